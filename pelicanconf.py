@@ -1,0 +1,146 @@
+"""Pelican settings for development builds (`make serve`, `make build`).
+
+`publishconf.py` imports everything here and changes only what differs for
+the live site. Each setting has a short note on why it is set.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+# Our plugins live in plugins/ as packages; the endpoint package (forms) sits
+# beside this file. Both must be importable by Pelican.
+PROJECT_ROOT = Path(__file__).resolve().parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+AUTHOR = "Charles Lenchner"
+SITENAME = "Organizing 2.0"
+SITESUBTITLE = "Online organizing for labor unions and community groups"
+SITE_DESCRIPTION = (
+    "Organizing 2.0 is a volunteer-run network in New York that trains labor unions "
+    "and community organizing groups to use online tools well."
+)
+
+# Set in both settings files so feeds get absolute links and `--fatal warnings`
+# builds never warn about a missing SITEURL. The dev server listens here.
+SITEURL = os.environ.get("SITEURL", "http://127.0.0.1:8000")
+# Relative links let the dev build work on any port and from a copied folder.
+RELATIVE_URLS = True
+
+PATH = "content"
+THEME = "theme"
+TIMEZONE = "America/New_York"
+DEFAULT_LANG = "en"
+DEFAULT_DATE_FORMAT = "%B %-d, %Y"
+
+# Volunteers group posts by folder; the folder name is the category.
+USE_FOLDER_AS_CATEGORY = True
+DEFAULT_CATEGORY = "Blog"
+ARTICLE_PATHS = ["blog"]
+PAGE_PATHS = ["pages"]
+STATIC_PATHS = ["images", "extra"]
+EXTRA_PATH_METADATA = {
+    "extra/robots.txt": {"path": "robots.txt"},
+}
+
+# Clean, stable URLs: folders with index.html, so links never show ".html".
+ARTICLE_URL = "blog/{date:%Y}/{slug}/"
+ARTICLE_SAVE_AS = "blog/{date:%Y}/{slug}/index.html"
+DRAFT_URL = "drafts/{slug}/"
+DRAFT_SAVE_AS = "drafts/{slug}/index.html"
+PAGE_URL = "{slug}/"
+PAGE_SAVE_AS = "{slug}/index.html"
+CATEGORY_URL = "blog/category/{slug}/"
+CATEGORY_SAVE_AS = "blog/category/{slug}/index.html"
+CATEGORIES_URL = "blog/categories/"
+CATEGORIES_SAVE_AS = "blog/categories/index.html"
+TAG_URL = "blog/tag/{slug}/"
+TAG_SAVE_AS = "blog/tag/{slug}/index.html"
+TAGS_URL = "blog/tags/"
+TAGS_SAVE_AS = "blog/tags/index.html"
+AUTHOR_URL = "blog/author/{slug}/"
+AUTHOR_SAVE_AS = "blog/author/{slug}/index.html"
+AUTHORS_URL = "blog/authors/"
+AUTHORS_SAVE_AS = "blog/authors/index.html"
+ARCHIVES_URL = "blog/archives/"
+ARCHIVES_SAVE_AS = "blog/archives/index.html"
+YEAR_ARCHIVE_SAVE_AS = ""
+MONTH_ARCHIVE_SAVE_AS = ""
+DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "404"]
+# 404.html sits at the root where static hosts look for it.
+_404_SAVE_AS = "404.html"
+INDEX_SAVE_AS = "index.html"
+
+DEFAULT_PAGINATION = 10
+PAGINATION_PATTERNS = (
+    (1, "{url}", "{save_as}"),
+    (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),
+)
+
+# Feeds: Atom carries full text, RSS the summary. Every feed lives under
+# feeds/ with a kind folder, so category, tag and author feeds never collide.
+FEED_DOMAIN = SITEURL
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+FEED_ALL_RSS = "feeds/all.rss.xml"
+FEED_ATOM = None
+FEED_RSS = None
+CATEGORY_FEED_ATOM = "feeds/category/{slug}.atom.xml"
+CATEGORY_FEED_RSS = "feeds/category/{slug}.rss.xml"
+TAG_FEED_ATOM = "feeds/tag/{slug}.atom.xml"
+TAG_FEED_RSS = "feeds/tag/{slug}.rss.xml"
+AUTHOR_FEED_ATOM = "feeds/author/{slug}.atom.xml"
+AUTHOR_FEED_RSS = "feeds/author/{slug}.rss.xml"
+TRANSLATION_FEED_ATOM = None
+TRANSLATION_FEED_RSS = None
+RSS_FEED_SUMMARY_ONLY = True
+FEED_MAX_ITEMS = 20
+
+# Smart quotes and dashes in titles and text.
+TYPOGRIFY = True
+
+SUMMARY_MAX_LENGTH = 50
+
+MARKDOWN = {
+    "extension_configs": {
+        "markdown.extensions.extra": {},
+        "markdown.extensions.meta": {},
+        "markdown.extensions.toc": {"permalink": False},
+        "markdown.extensions.smarty": {},
+    },
+    "output_format": "html5",
+}
+
+# Our own plugins (plugins/<name>/) and the pelican-plugins packages.
+PLUGIN_PATHS = ["plugins"]
+PLUGINS = [
+    "pelican.plugins.sitemap",
+    "pelican.plugins.neighbors",
+    "pelican.plugins.readtime",
+]
+
+SITEMAP = {
+    "format": "xml",
+    "priorities": {"articles": 0.7, "indexes": 0.5, "pages": 0.6},
+    "changefreqs": {"articles": "monthly", "indexes": "daily", "pages": "monthly"},
+}
+
+# Navigation, in the order readers see it. (title, url relative to SITEURL)
+MAIN_MENU = [
+    ("Blog", "blog/archives/"),
+    ("Trainings", "trainings/"),
+    ("Internships", "internships/"),
+    ("Knowledge donors", "knowledge-donors/"),
+    ("About", "about/"),
+]
+DISPLAY_PAGES_ON_MENU = False
+DISPLAY_CATEGORIES_ON_MENU = False
+
+# Pelican's reader-level content cache speeds up development rebuilds.
+CACHE_CONTENT = True
+LOAD_CONTENT_CACHE = True
+CONTENT_CACHING_LAYER = "reader"
+CACHE_PATH = "cache"
+
+# Drafts are previewed locally but never published (publishconf drops them).
+DEFAULT_METADATA = {"status": "published"}

@@ -1,0 +1,24 @@
+"""Pelican settings for the live site (`make publish`).
+
+Everything in pelicanconf.py applies; this file changes only what must differ
+when the site is published.
+"""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from pelicanconf import *  # noqa: E402,F403
+
+# The public address: every link and feed entry is absolute.
+SITEURL = os.environ.get("SITEURL", "https://organizing20.example.org")
+RELATIVE_URLS = False
+FEED_DOMAIN = SITEURL
+TIMEZONE = "America/New_York"
+
+# A clean publish: no stale cache, old files removed, drafts left out.
+DELETE_OUTPUT_DIRECTORY = True
+LOAD_CONTENT_CACHE = False
+DRAFT_SAVE_AS = ""
+DRAFT_URL = ""

@@ -1,0 +1,156 @@
+"""Project tasks, run with `invoke <task>` (the Makefile calls these).
+
+`invoke --list` shows every task with its one-line help.
+"""
+
+import os
+import re
+import shlex
+import shutil
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from invoke import task
+from invoke.exceptions import Exit
+
+ROOT = Path(__file__).resolve().parent
+PY = sys.executable
+OUTPUT = ROOT / "output"
+DEV_SETTINGS = ROOT / "pelicanconf.py"
+PUBLISH_SETTINGS = ROOT / "publishconf.py"
+
+
+def pelican(c, settings, output=OUTPUT, extra=""):
+    """Run a Pelican build that fails on any warning."""
+    c.run(
+        f"{shlex.quote(PY)} -m pelican {shlex.quote(str(ROOT / 'content'))} "
+        f"-s {shlex.quote(str(settings))} -o {shlex.quote(str(output))} "
+        f"--fatal warnings {extra}",
+        pty=False,
+    )
+
+
+# --- Site ---------------------------------------------------------------
+
+
+@task
+def build(c):
+    """Build the site into output/ with the development settings."""
+    pelican(c, DEV_SETTINGS)
+
+
+@task
+def clean(c):
+    """Remove output/ and Pelican's cache."""
+    for folder in (OUTPUT, ROOT / "cache"):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@task
+def serve(c, port=8000):
+    """Build, then serve on http://127.0.0.1:PORT/ and rebuild on every change."""
+    build(c)
+    c.run(f"{shlex.quote(PY)} -m pelican --listen --port {int(port)} -o {OUTPUT}")
+
+
+# --- Writing ------------------------------------------------------------
+
+POST_TEMPLATE = """\
+Title: {title}
+Date: {date}
+Modified: {date}
+Author: Charles Lenchner
+Slug: {slug}
+Tags: organizing
+Summary: One or two sentences for the blog index, feeds and search engines.
+Status: draft
+
+<!--
+Every line above is front matter:
+  Title     the headline readers see
+  Date      when the post is first published (YYYY-MM-DD HH:MM, site time zone)
+  Modified  change this when you update a published post
+  Author    your name as it should appear on the post
+  Slug      the last part of the address: /blog/YEAR/SLUG/
+  Tags      comma-separated topics; each gets its own page and feed
+  Summary   shown in lists, feeds and as the page description
+  Status    draft (preview only) or published
+The category is the folder the file sits in (content/blog/ is "Blog").
+Delete this comment and write your post below, in Markdown.
+-->
+
+Write your post here.
+"""
+
+
+def slugify(title):
+    """Lower-case, hyphen-separated slug from a title."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "post"
+
+
+@task(help={"title": "The post's headline, in quotes"})
+def new_post(c, title):
+    """Write content/blog/YYYY-MM-DD-slug.md with every front-matter field."""
+    now = datetime.now()
+    slug = slugify(title)
+    path = ROOT / "content" / "blog" / f"{now:%Y-%m-%d}-{slug}.md"
+    if path.exists():
+        raise Exit(f"{path.relative_to(ROOT)} already exists; choose another title.")
+    path.write_text(
+        POST_TEMPLATE.format(title=title, date=f"{now:%Y-%m-%d %H:%M}", slug=slug),
+        encoding="utf-8",
+    )
+    print(f"Wrote {path.relative_to(ROOT)}")
+
+
+# --- Publishing ---------------------------------------------------------
+
+
+@task
+def publish(c, target=None):
+    """Build with publishconf.py and upload to TARGET: rsync, github or s3."""
+    target = target or os.environ.get("PUBLISH_TARGET")
+    if target not in ("rsync", "github", "s3"):
+        raise Exit(
+            "Say where to publish: `invoke publish --target rsync|github|s3` "
+            "or set PUBLISH_TARGET. See README.md, 'Publishing'."
+        )
+    settings = _publish_settings()
+    if target == "rsync" and not settings.get("rsync"):
+        raise Exit("Set PUBLISH_RSYNC_DEST (for example user@host:/var/www/site/).")
+    if target == "s3" and not settings.get("s3"):
+        raise Exit("Set PUBLISH_S3_BUCKET (the bucket name) and AWS credentials.")
+    pelican(c, PUBLISH_SETTINGS)
+    if target == "rsync":
+        c.run(
+            "rsync -e ssh -P -rvzc --delete --cvs-exclude "
+            f"{OUTPUT}/ {shlex.quote(settings['rsync'])}"
+        )
+    elif target == "github":
+        c.run(f"{shlex.quote(PY)} -m ghp_import -b gh-pages -n -p -m 'Publish site' {OUTPUT}")
+    else:
+        c.run(f"aws s3 sync --delete {OUTPUT}/ s3://{shlex.quote(settings['s3'])}/")
+
+
+def _publish_settings():
+    return {
+        "rsync": os.environ.get("PUBLISH_RSYNC_DEST", ""),
+        "s3": os.environ.get("PUBLISH_S3_BUCKET", ""),
+    }
+
+
+# --- Quality ------------------------------------------------------------
+
+
+@task
+def lint(c):
+    """Check the Python code with ruff."""
+    c.run(f"{shlex.quote(PY)} -m ruff check .")
+
+
+@task
+def test(c):
+    """Run every test (and ruff)."""
+    lint(c)
+    c.run(f"{shlex.quote(PY)} -m pytest", pty=False)

@@ -1,0 +1,66 @@
+"""Shared helpers for the test suite: Pelican builds, a static server, free ports."""
+
+import contextlib
+import functools
+import http.server
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_pelican(content, output, settings=ROOT / "pelicanconf.py", extra=(), check=True):
+    """Build `content` into `output` in a subprocess, as a volunteer's build would.
+
+    Returns the CompletedProcess so tests can assert on exit code and messages.
+    """
+    cmd = [
+        sys.executable, "-m", "pelican", str(content),
+        "-s", str(settings), "-o", str(output), "--fatal", "warnings",
+        "-e", "CACHE_CONTENT=false", "LOAD_CONTENT_CACHE=false",
+        *extra,
+    ]
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"pelican failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
+        )
+    return result
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format, *args):  # noqa: A002 - signature from the stdlib
+        pass
+
+
+@contextlib.contextmanager
+def static_server(folder):
+    """Serve `folder` on a free loopback port; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
