@@ -1,0 +1,308 @@
+"""Form definitions: one TOML file per form in `forms/`, shared by the theme and the endpoint.
+
+`load_forms()` reads and checks every file; a mistake raises `FormDefinitionError` naming
+the file and the field, so a volunteer editing a form sees exactly what to fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "forms"
+
+FIELD_TYPES = (
+    "text",
+    "email",
+    "tel",
+    "url",
+    "textarea",
+    "select",
+    "radio",
+    "checkboxes",
+    "checkbox",
+    "hidden",
+)
+CHOICE_TYPES = ("select", "radio", "checkboxes")
+# Per-submission names the endpoint and page script use; never allowed in a definition.
+RESERVED_NAMES = ("consent",)
+SOURCE_FIELD = "source"
+SOURCE_MAX_LENGTH = 100
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_FORM_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_FORM_KEYS = {"id", "title", "submit_label", "thank_you", "notify", "consent", "fields"}
+_FIELD_KEYS = {
+    "name",
+    "label",
+    "type",
+    "required",
+    "max_length",
+    "autocomplete",
+    "help",
+    "options",
+}
+
+
+class FormDefinitionError(ValueError):
+    """A form definition file is missing, unreadable or describes an impossible form."""
+
+    def __init__(self, path, message, field_name=None):
+        self.path = Path(path)
+        self.field_name = field_name
+        self.message = message
+        where = f"{self.path.name}"
+        if field_name:
+            where += f": field {field_name!r}"
+        super().__init__(f"{where}: {message}")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One choice of a select, radio group or checkbox group."""
+
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a form, as the theme renders it and the endpoint validates it."""
+
+    name: str
+    label: str
+    type: str
+    required: bool = False
+    max_length: int | None = None
+    options: tuple[Option, ...] = ()
+    help: str = ""
+    autocomplete: str | None = None
+
+    @property
+    def option_values(self) -> tuple[str, ...]:
+        """The values a submission may send for this field."""
+        return tuple(option.value for option in self.options)
+
+
+@dataclass(frozen=True)
+class Consent:
+    """The consent statement a person agrees to, and its version."""
+
+    version: str
+    text: str
+
+    @property
+    def sha256(self) -> str:
+        """Hex digest of the exact text, stored with each submission as proof of wording."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class FormDefinition:
+    """A whole form: its fields, consent statement, thank-you page and who is notified."""
+
+    id: str
+    title: str
+    submit_label: str
+    fields: tuple[Field, ...]
+    consent: Consent
+    thank_you: str
+    notify: tuple[str, ...] = ()
+
+    def field(self, name: str) -> Field | None:
+        """The field called `name`, or None when the form has no such field."""
+        for candidate in self.fields:
+            if candidate.name == name:
+                return candidate
+        return None
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        """Names of every defined field, in form order."""
+        return tuple(f.name for f in self.fields)
+
+
+def forms_directory(directory=None) -> Path:
+    """The folder holding the definitions: the argument, else env FORMS_DIR, else forms/."""
+    if directory is not None:
+        return Path(directory)
+    return Path(os.environ.get("FORMS_DIR") or DEFAULT_DIRECTORY)
+
+
+def load_forms(directory=None) -> dict[str, FormDefinition]:
+    """Read and check every `*.toml` in the forms folder; returns {form id: definition}."""
+    folder = forms_directory(directory)
+    if not folder.is_dir():
+        raise FormDefinitionError(folder, "the forms folder does not exist")
+    forms = {}
+    for path in sorted(folder.glob("*.toml")):
+        form = load_form_file(path)
+        forms[form.id] = form
+    return forms
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_forms(folder: str) -> dict[str, FormDefinition]:
+    return load_forms(folder)
+
+
+def get_form(form_id: str, directory=None) -> FormDefinition | None:
+    """The definition of `form_id` (read once per folder and cached), or None if unknown."""
+    return _cached_forms(str(forms_directory(directory))).get(form_id)
+
+
+def load_form_file(path) -> FormDefinition:
+    """Read one definition file and check it; raises FormDefinitionError on any mistake."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise FormDefinitionError(path, f"is not valid TOML ({error})") from None
+    except OSError as error:
+        raise FormDefinitionError(path, f"cannot be read ({error.strerror})") from None
+    return _parse_form(path, data)
+
+
+def _parse_form(path: Path, data: dict) -> FormDefinition:
+    unknown = sorted(set(data) - _FORM_KEYS)
+    if unknown:
+        raise FormDefinitionError(
+            path, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FORM_KEYS))}"
+        )
+    form_id = _text(path, data, "id")
+    if not _FORM_ID.match(form_id):
+        raise FormDefinitionError(path, f"id {form_id!r} must use only a-z, 0-9 and hyphens")
+    if form_id != path.stem:
+        raise FormDefinitionError(path, f"id {form_id!r} must match the file name {path.stem!r}")
+    thank_you = _text(path, data, "thank_you")
+    if "://" in thank_you or thank_you.startswith("/"):
+        raise FormDefinitionError(
+            path, "thank_you must be a site path relative to SITEURL, like 'forms/thanks/'"
+        )
+    notify = data.get("notify", [])
+    if not isinstance(notify, list) or not all(
+        isinstance(address, str) and "@" in address for address in notify
+    ):
+        raise FormDefinitionError(path, "notify must be a list of e-mail addresses")
+
+    consent_data = data.get("consent")
+    if not isinstance(consent_data, dict):
+        raise FormDefinitionError(path, "needs a [consent] table with version and text")
+    consent = Consent(
+        version=_text(path, consent_data, "version", "consent.version"),
+        text=_text(path, consent_data, "text", "consent.text"),
+    )
+
+    raw_fields = data.get("fields")
+    if not isinstance(raw_fields, list) or not raw_fields:
+        raise FormDefinitionError(path, "needs at least one [[fields]] entry")
+    fields = []
+    seen = set()
+    for number, raw in enumerate(raw_fields, start=1):
+        parsed = _parse_field(path, raw, number)
+        if parsed.name in seen:
+            raise FormDefinitionError(path, "is defined twice", parsed.name)
+        seen.add(parsed.name)
+        fields.append(parsed)
+    if SOURCE_FIELD not in seen:
+        fields.append(Field(SOURCE_FIELD, "Source", "hidden", max_length=SOURCE_MAX_LENGTH))
+    return FormDefinition(
+        id=form_id,
+        title=_text(path, data, "title"),
+        submit_label=_text(path, data, "submit_label"),
+        fields=tuple(fields),
+        consent=consent,
+        thank_you=thank_you,
+        notify=tuple(notify),
+    )
+
+
+def _parse_field(path: Path, raw, number: int) -> Field:
+    if not isinstance(raw, dict):
+        raise FormDefinitionError(path, f"[[fields]] entry {number} is not a table")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise FormDefinitionError(path, f"[[fields]] entry {number} needs a name")
+    if name.startswith("_") or name in RESERVED_NAMES:
+        raise FormDefinitionError(path, "this name is reserved for the endpoint", name)
+    if not _NAME.match(name):
+        raise FormDefinitionError(path, "names use only a-z, 0-9 and _ (start with a letter)", name)
+    unknown = sorted(set(raw) - _FIELD_KEYS)
+    if unknown:
+        raise FormDefinitionError(
+            path,
+            f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(_FIELD_KEYS))}",
+            name,
+        )
+    field_type = raw.get("type", "text")
+    if field_type not in FIELD_TYPES:
+        raise FormDefinitionError(
+            path, f"type {field_type!r} is not one of {', '.join(FIELD_TYPES)}", name
+        )
+    label = raw.get("label")
+    if not isinstance(label, str) or not label.strip():
+        raise FormDefinitionError(path, "needs a label", name)
+    required = raw.get("required", False)
+    if not isinstance(required, bool):
+        raise FormDefinitionError(path, "required must be true or false", name)
+    max_length = raw.get("max_length")
+    if max_length is not None and (
+        not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1
+    ):
+        raise FormDefinitionError(path, "max_length must be a positive whole number", name)
+    help_text = raw.get("help", "")
+    if not isinstance(help_text, str):
+        raise FormDefinitionError(path, "help must be text", name)
+    autocomplete = raw.get("autocomplete")
+    if autocomplete is not None and not isinstance(autocomplete, str):
+        raise FormDefinitionError(path, "autocomplete must be text", name)
+    options = _parse_options(path, raw.get("options"), field_type, name)
+    return Field(
+        name=name,
+        label=label.strip(),
+        type=field_type,
+        required=required,
+        max_length=max_length,
+        options=options,
+        help=help_text.strip(),
+        autocomplete=autocomplete,
+    )
+
+
+def _parse_options(path: Path, raw, field_type: str, name: str) -> tuple[Option, ...]:
+    if field_type not in CHOICE_TYPES:
+        if raw:
+            raise FormDefinitionError(path, f"a {field_type} field takes no options", name)
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise FormDefinitionError(path, f"a {field_type} field needs a list of options", name)
+    options = []
+    for entry in raw:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("value"), str)
+            or not isinstance(entry.get("label"), str)
+            or not entry["value"].strip()
+            or not entry["label"].strip()
+        ):
+            raise FormDefinitionError(
+                path, 'each option needs a value and a label: { value = "x", label = "X" }', name
+            )
+        options.append(Option(entry["value"].strip(), entry["label"].strip()))
+    values = [option.value for option in options]
+    if len(set(values)) != len(values):
+        raise FormDefinitionError(path, "option values must be unique", name)
+    return tuple(options)
+
+
+def _text(path: Path, data: dict, key: str, label: str | None = None) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise FormDefinitionError(path, f"{label or key} is required and must be text")
+    return value.strip()
