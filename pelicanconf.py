@@ -40,9 +40,8 @@ DEFAULT_CATEGORY = "Blog"
 ARTICLE_PATHS = ["blog"]
 PAGE_PATHS = ["pages"]
 STATIC_PATHS = ["images", "extra"]
-EXTRA_PATH_METADATA = {
-    "extra/robots.txt": {"path": "robots.txt"},
-}
+# robots.txt is a theme template so it names the sitemap at the real address.
+TEMPLATE_PAGES = {"robots.txt": "robots.txt"}
 
 # Clean, stable URLs: folders with index.html, so links never show ".html".
 ARTICLE_URL = "blog/{date:%Y}/{slug}/"
@@ -95,6 +94,10 @@ TRANSLATION_FEED_ATOM = None
 TRANSLATION_FEED_RSS = None
 RSS_FEED_SUMMARY_ONLY = True
 FEED_MAX_ITEMS = 20
+# The whole site as a JSON Feed 1.1 (plugins/json_feed).
+JSON_FEED = {"save_as": "feeds/all.json"}
+# Browsers opening an Atom/RSS feed show a page explaining feeds (plugins/feed_stylesheet).
+FEED_STYLESHEET = {"save_as": "feeds/pretty-feed.xsl"}
 
 # Smart quotes and dashes in titles and text.
 TYPOGRIFY = True
@@ -117,12 +120,23 @@ PLUGINS = [
     "pelican.plugins.sitemap",
     "pelican.plugins.neighbors",
     "pelican.plugins.readtime",
+    "json_feed",
+    "feed_stylesheet",
+    "forms",
 ]
+
+# Forms (plugins/forms): where the built pages post, and where the definitions live.
+# `make serve` runs the endpoint here; publishconf.py reads FORMS_ENDPOINT.
+FORMS = {
+    "endpoint": os.environ.get("FORMS_ENDPOINT", "http://127.0.0.1:8001"),
+    "directory": "forms",
+}
 
 SITEMAP = {
     "format": "xml",
     "priorities": {"articles": 0.7, "indexes": 0.5, "pages": 0.6},
     "changefreqs": {"articles": "monthly", "indexes": "daily", "pages": "monthly"},
+    "exclude": ["^404\\.html$"],
 }
 
 # Navigation, in the order readers see it. (title, url relative to SITEURL)
@@ -135,6 +149,31 @@ MAIN_MENU = [
 ]
 DISPLAY_PAGES_ON_MENU = False
 DISPLAY_CATEGORIES_ON_MENU = False
+
+# Introductions for category, tag and author pages, by slug. A term without
+# one gets a plain sentence; add a line here when you add a new tag.
+TAXONOMY_DESCRIPTIONS = {
+    "category": {
+        "blog": "Ideas, announcements and lessons learned from the volunteers who run "
+        "the network: how unions and community groups can organize online, and what "
+        "we are doing next.",
+    },
+    "tag": {
+        "conference": "Our annual conference, where organizers from unions and community "
+        "groups meet to trade what works online.",
+        "training": "Hands-on trainings in the online tools organizers use every day.",
+        "email-lists": "Building, sharing and using e-mail lists to move people to act.",
+        "crm": "Supporter databases (CRMs): what they are for and how groups can share them.",
+        "elections": "Local races, primaries and recalls, and how online organizing can "
+        "reach the voters who decide them.",
+        "data": "Voter files, list matching and the careful use of supporters' data.",
+    },
+    "author": {
+        "charles-lenchner": "Charles Lenchner founded Organizing 2.0. He has spent years "
+        "helping unions and community groups use e-mail, social media and the web to "
+        "organize, and writes here about ideas the network wants to try.",
+    },
+}
 
 # Pelican's reader-level content cache speeds up development rebuilds.
 CACHE_CONTENT = True

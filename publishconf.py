@@ -22,3 +22,9 @@ DELETE_OUTPUT_DIRECTORY = True
 LOAD_CONTENT_CACHE = False
 DRAFT_SAVE_AS = ""
 DRAFT_URL = ""
+
+# The live form endpoint (see README, "Forms"); the dev default would be wrong here.
+FORMS = {
+    **FORMS,  # noqa: F405
+    "endpoint": os.environ.get("FORMS_ENDPOINT", "https://forms.organizing20.example.org"),
+}

@@ -1,0 +1,123 @@
+"""Signal handlers and the `form_html` Jinja global of the forms plugin."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from jinja2 import pass_context
+from markupsafe import Markup, escape
+from pelican import signals
+
+from endpoint import render
+from endpoint.forms import FormDefinitionError, load_forms
+
+logger = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULTS = {"endpoint": "http://127.0.0.1:8001", "directory": "forms"}
+SCRIPT_PATH = "theme/js/forms.js"
+
+
+class FormsConfigurationError(Exception):
+    """The FORMS setting or a form definition is wrong; the message says how to fix it."""
+
+
+def check_settings(settings) -> dict:
+    """Merge `FORMS` over the defaults and check it; raises FormsConfigurationError."""
+    given = settings.get("FORMS") or {}
+    if not isinstance(given, dict):
+        raise FormsConfigurationError(
+            'forms: FORMS must be a dict like {"endpoint": "https://forms.example.org"}'
+        )
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise FormsConfigurationError(
+            f"forms: unknown FORMS key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(DEFAULTS))}"
+        )
+    config = {**DEFAULTS, **given}
+    endpoint = config["endpoint"]
+    parts = urlsplit(endpoint) if isinstance(endpoint, str) else None
+    if not parts or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise FormsConfigurationError(
+            f"forms: FORMS['endpoint'] must be an http(s) address such as "
+            f"https://forms.example.org, not {endpoint!r}"
+        )
+    config["endpoint"] = endpoint.rstrip("/")
+    directory = Path(config["directory"])
+    if not directory.is_absolute():
+        directory = PROJECT_ROOT / directory
+    config["directory"] = directory
+    return config
+
+
+def _load(config) -> dict:
+    try:
+        forms = load_forms(config["directory"])
+    except FormDefinitionError as error:
+        raise FormsConfigurationError(f"forms: {error}") from None
+    if not forms:
+        logger.warning("forms: no form definitions found in %s", config["directory"])
+    return forms
+
+
+def make_form_html(config, forms):
+    """The Jinja global: `form_html(form_id, **hidden)` returns the form as Markup."""
+
+    @pass_context
+    def form_html(context, form_id, **hidden):
+        form = forms.get(form_id)
+        if form is None:
+            raise FormsConfigurationError(
+                f"forms: a template asks for form {form_id!r}, but there is no "
+                f"forms/{form_id}.toml; known forms: {', '.join(sorted(forms))}"
+            )
+        hidden_names = {field.name for field in form.fields if field.type == "hidden"}
+        wrong = sorted(set(hidden) - hidden_names)
+        if wrong:
+            raise FormsConfigurationError(
+                f"forms: form {form_id!r} has no hidden field(s) {', '.join(wrong)}; "
+                f"its hidden fields are: {', '.join(sorted(hidden_names))}"
+            )
+        siteurl = context.get("SITEURL", "")
+        html = render.form_html(
+            form,
+            f"{config['endpoint']}/forms/{form.id}",
+            hidden={name: "" if value is None else str(value) for name, value in hidden.items()},
+            thank_you_url=f"{siteurl}/{form.thank_you}",
+        )
+        # The script guards against running twice when a page holds two forms.
+        script = f'<script src="{escape(siteurl)}/{SCRIPT_PATH}" defer></script>'
+        return Markup(f"{html}\n{script}")
+
+    return form_html
+
+
+_state: dict = {}
+
+
+def initialized(pelican):
+    """Check FORMS and read every definition once, before anything is generated."""
+    config = check_settings(pelican.settings)
+    _state["config"] = config
+    _state["forms"] = _load(config)
+    logger.debug("forms: %d form(s) posting to %s", len(_state["forms"]), config["endpoint"])
+
+
+def add_global(generator):
+    """Expose `form_html` to every template this generator renders."""
+    if "config" not in _state:  # a generator made without a Pelican run (tests)
+        initialized_settings = check_settings(generator.settings)
+        _state["config"] = initialized_settings
+        _state["forms"] = _load(initialized_settings)
+    generator.env.globals["form_html"] = make_form_html(_state["config"], _state["forms"])
+    # Templates read a form's title, fields or thank-you path from its definition.
+    generator.env.globals["form_definition"] = _state["forms"].get
+
+
+def register():
+    """Connect the plugin's signals (Pelican calls this once per run)."""
+    signals.initialized.connect(initialized)
+    signals.generator_init.connect(add_global)
