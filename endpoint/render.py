@@ -264,15 +264,16 @@ def error_page(form, action, values, errors, site_url) -> str:
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
+<meta name="color-scheme" content="light dark">
 <title>{_text(title)}</title>
 <link rel="stylesheet" href="{_attr(site_url)}/theme/css/site.css">
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to main content</a>
-<header class="site-header">
-<a class="site-name" href="{_attr(site_url)}/">Organizing 2.0</a>
-</header>
-<main id="main" tabindex="-1">
+<header class="site-header"><div class="wrap site-header__inner">
+<p class="site-name"><a href="{_attr(site_url)}/">Organizing 2.0</a></p>
+</div></header>
+<main id="main" class="wrap" tabindex="-1">
 <h1>{_text(form.title)}</h1>
 <p>Your form was not sent yet. Please correct what is listed below and send it again;
 everything you typed is still here.</p>
