@@ -1,0 +1,124 @@
+"""Defences against spam and floods, kept pure so each one is easy to test.
+
+- honeypot: a text field people never see (`_hp`); anything in it marks a bot.
+- time trap: `GET /forms/<id>/start` hands the page script a signed start time
+  (`_started`); a submission sooner than MIN_FILL_SECONDS after it is a bot. Without
+  JavaScript there is no start time, so there is no time trap either.
+- rate limit: per salted hash of the IP address (the raw address is never stored).
+- origin allowlist: Origin, else the Referer's origin, must be one of ALLOWED_ORIGINS.
+- idempotency: a random token per page view (`_token`); without one, duplicates are
+  recognised by form, e-mail and a hash of the content.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from urllib.parse import urlsplit
+
+HONEYPOT_FIELD = "_hp"
+TOKEN_FIELD = "_token"
+STARTED_FIELD = "_started"
+RESERVED_FIELDS = (HONEYPOT_FIELD, TOKEN_FIELD, STARTED_FIELD)
+# A start time older than this is ignored rather than trusted (a tab left open for
+# days still submits, just without the time trap).
+START_MAX_AGE_SECONDS = 7 * 24 * 3600
+# Clocks of different servers may disagree a little.
+CLOCK_SKEW_SECONDS = 60
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_STARTED = re.compile(r"^(\d{1,12})\.([0-9a-f]{32})$")
+
+
+def hash_ip(ip: str, salt: str) -> str:
+    """Salted hash of an IP address (HMAC-SHA256), the only form in which it is kept."""
+    return hmac.new(salt.encode(), (ip or "").encode(), hashlib.sha256).hexdigest()
+
+
+def new_token() -> str:
+    """A fresh idempotency token for one page view."""
+    return secrets.token_urlsafe(24)
+
+
+def clean_token(value) -> str | None:
+    """The submitted token if it is well-formed, else None (treated as no token)."""
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    if isinstance(value, str) and _TOKEN.match(value.strip()):
+        return value.strip()
+    return None
+
+
+def _signature(secret: str, form_id: str, timestamp: str) -> str:
+    message = f"{form_id}:{timestamp}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def sign_start(secret: str, form_id: str, now: float) -> str:
+    """A signed start time for `form_id`: "<unix seconds>.<signature>"."""
+    timestamp = str(int(now))
+    return f"{timestamp}.{_signature(secret, form_id, timestamp)}"
+
+
+def time_trap(secret: str, form_id: str, value, now: float, min_seconds: float) -> str:
+    """Judge the `_started` value: "fast" (a bot), "ok", or "absent" (no usable start).
+
+    Missing, malformed, forged, future or very old values are all "absent": the person
+    may simply have had JavaScript off, so they are not punished for it.
+    """
+    if isinstance(value, list):
+        value = value[0] if len(value) == 1 else None
+    if not isinstance(value, str):
+        return "absent"
+    match = _STARTED.match(value.strip())
+    if not match:
+        return "absent"
+    timestamp, signature = match.groups()
+    if not hmac.compare_digest(signature, _signature(secret, form_id, timestamp)):
+        return "absent"
+    elapsed = now - int(timestamp)
+    if elapsed < -CLOCK_SKEW_SECONDS or elapsed > START_MAX_AGE_SECONDS:
+        return "absent"
+    return "fast" if elapsed < min_seconds else "ok"
+
+
+def honeypot_filled(data: dict) -> bool:
+    """True when the hidden honeypot field holds anything but whitespace."""
+    value = data.get(HONEYPOT_FIELD)
+    if isinstance(value, list):
+        return any(isinstance(item, str) and item.strip() for item in value)
+    return isinstance(value, str) and bool(value.strip())
+
+
+def origin_of(url: str) -> str | None:
+    """scheme://host[:port] of a URL, or None when it has none."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def request_origin(environ) -> str | None:
+    """The Origin header, else the origin of the Referer; None when neither is usable."""
+    origin = environ.get("HTTP_ORIGIN", "")
+    if origin and origin != "null":
+        return origin_of(origin)
+    referer = environ.get("HTTP_REFERER", "")
+    return origin_of(referer) if referer else None
+
+
+def origin_allowed(origin: str | None, allowed) -> bool:
+    """True when `origin` is in the allowlist (compared case-insensitively)."""
+    return origin is not None and origin in {item.lower() for item in allowed}
+
+
+def content_hash(form_id: str, values: dict) -> str:
+    """A stable hash of a submission's cleaned values, for spotting duplicates."""
+    canonical = json.dumps([form_id, values], ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()

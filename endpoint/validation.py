@@ -1,0 +1,202 @@
+"""Validate a submission against its form definition (pure: no I/O, no clock).
+
+`validate(form, data)` takes the parsed body ({name: str or list of str}) and returns a
+`Result`: the cleaned values of the defined fields (trimmed, Unicode-normalised, only
+what the form defines) and a {field: message} dict of errors in form order.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+CONSENT_FIELD = "consent"
+CHECKED_VALUES = ("yes", "on", "true", "1")
+# Limits for fields whose definition sets no max_length, so nothing is unbounded.
+DEFAULT_MAX_LENGTH = {"textarea": 10_000}
+DEFAULT_SINGLE_LINE_MAX = 1_000
+MULTI_LINE_TYPES = ("textarea",)
+
+_WHITESPACE_RUN = re.compile(r"\s+")
+_PHONE = re.compile(r"^[0-9+().\-/\s#*extEXT]+$")
+
+
+@dataclass
+class Result:
+    """The outcome of validation: cleaned values and errors (empty when valid)."""
+
+    values: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+    email: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """True when the submission can be stored."""
+        return not self.errors
+
+
+def clean_text(value: str, multi_line: bool = False) -> str:
+    """Trim and normalise one value.
+
+    Single-line values get NFKC (compatibility forms folded, so look-alike full-width
+    letters match) and every run of whitespace or control characters becomes one space.
+    Multi-line values get NFC (the text as written) and keep their line breaks, with
+    Windows line endings unified. Control characters and unpaired surrogates (which no
+    database can store) are dropped.
+    """
+    if multi_line:
+        value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
+        kept = []
+        for char in value:
+            category = unicodedata.category(char)
+            if char in "\n\t" or category not in ("Cc", "Cs"):
+                kept.append(char)
+        lines = "".join(kept).split("\n")
+        return "\n".join(line.rstrip() for line in lines).strip()
+    value = unicodedata.normalize("NFKC", value)
+    value = "".join(
+        " " if unicodedata.category(char) == "Cc" else char
+        for char in value
+        if unicodedata.category(char) != "Cs"
+    )
+    # Line and paragraph separators count as whitespace too.
+    return _WHITESPACE_RUN.sub(" ", value).strip()
+
+
+def validate(form, data: dict) -> Result:
+    """Check `data` against `form`; unknown names in `data` are ignored, never kept."""
+    result = Result()
+    for definition in form.fields:
+        raw = data.get(definition.name)
+        if definition.type == "checkboxes":
+            _check_group(definition, raw, result)
+        else:
+            _check_single(definition, raw, result)
+    consent = _first(data.get(CONSENT_FIELD))
+    if consent is None or clean_text(consent).lower() not in CHECKED_VALUES:
+        result.errors[CONSENT_FIELD] = "Tick the box to agree to the consent statement."
+    return result
+
+
+def _first(raw):
+    """The one submitted value as a string, or None when absent, repeated or not text."""
+    if isinstance(raw, list):
+        if len(raw) != 1:
+            return None
+        raw = raw[0]
+    return raw if isinstance(raw, str) else None
+
+
+def _check_single(definition, raw, result: Result) -> None:
+    name = definition.name
+    if isinstance(raw, list) and len(raw) > 1:
+        result.errors[name] = f"Send only one value for “{definition.label}”."
+        return
+    value = _first(raw)
+    if raw is not None and raw != [] and value is None:
+        result.errors[name] = f"“{definition.label}” must be text."
+        return
+    value = clean_text(value or "", multi_line=definition.type in MULTI_LINE_TYPES)
+
+    if definition.type == "checkbox":
+        checked = value.lower() in CHECKED_VALUES
+        if value and not checked:
+            result.errors[name] = f"“{definition.label}” can only be ticked or left empty."
+        elif definition.required and not checked:
+            result.errors[name] = f"Tick “{definition.label}” to continue."
+        result.values[name] = "yes" if checked else ""
+        return
+
+    if not value:
+        if definition.required:
+            result.errors[name] = _required_message(definition)
+        result.values[name] = ""
+        return
+
+    limit = definition.max_length or DEFAULT_MAX_LENGTH.get(
+        definition.type, DEFAULT_SINGLE_LINE_MAX
+    )
+    if len(value) > limit:
+        result.errors[name] = (
+            f"“{definition.label}” must be {limit} characters or fewer (it has {len(value)})."
+        )
+        result.values[name] = value
+        return
+
+    message = None
+    if definition.type in ("select", "radio"):
+        if value not in definition.option_values:
+            message = f"Choose one of the options for “{definition.label}”."
+    elif definition.type == "email":
+        value, message = _check_email(value, definition.label)
+        if not message and not result.email:
+            result.email = value
+    elif definition.type == "url":
+        message = _check_url(value, definition.label)
+    elif definition.type == "tel":
+        message = _check_phone(value, definition.label)
+    if message:
+        result.errors[name] = message
+    result.values[name] = value
+
+
+def _check_group(definition, raw, result: Result) -> None:
+    name = definition.name
+    if raw is None:
+        raw = []
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not all(isinstance(item, str) for item in raw):
+        result.errors[name] = f"“{definition.label}” must be a list of options."
+        result.values[name] = []
+        return
+    chosen = []
+    for item in raw:
+        item = clean_text(item)
+        if item and item not in chosen:
+            chosen.append(item)
+    unknown = [item for item in chosen if item not in definition.option_values]
+    if unknown:
+        result.errors[name] = f"Choose only from the options listed for “{definition.label}”."
+    elif definition.required and not chosen:
+        result.errors[name] = f"Tick at least one option for “{definition.label}”."
+    # Keep the order of the definition, whatever order the browser sent.
+    result.values[name] = [value for value in definition.option_values if value in chosen]
+
+
+def _required_message(definition) -> str:
+    if definition.type in ("select", "radio"):
+        return f"Choose an option for “{definition.label}”."
+    if definition.type == "hidden":
+        return "This form is missing a value it needs; reload the page and try again."
+    return f"Fill in “{definition.label}”."
+
+
+def _check_email(value: str, label: str):
+    """Return (normalised address, error message or None). No DNS lookups."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        checked = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as error:
+        return value, (f"Enter a real e-mail address in “{label}”, like name@example.org ({error})")
+    return checked.normalized, None
+
+
+def _check_url(value: str, label: str):
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        parts = None
+    if not parts or parts.scheme not in ("http", "https") or not parts.netloc or " " in value:
+        return f"Enter a full web address in “{label}”, starting with https://"
+    return None
+
+
+def _check_phone(value: str, label: str):
+    digits = sum(char.isdigit() for char in value)
+    if not _PHONE.match(value) or digits < 5 or digits > 20:
+        return f"Enter a phone number in “{label}”, using digits, spaces, + and brackets only."
+    return None
