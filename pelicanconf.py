@@ -37,7 +37,9 @@ DEFAULT_DATE_FORMAT = "%B %-d, %Y"
 # Volunteers group posts by folder; the folder name is the category.
 USE_FOLDER_AS_CATEGORY = True
 DEFAULT_CATEGORY = "Blog"
-ARTICLE_PATHS = ["blog"]
+# trainings/ holds trainings and events (plugins/events), internships/ intern calls
+# (plugins/intern_calls); each folder is also their category, with its own feeds.
+ARTICLE_PATHS = ["blog", "trainings", "internships"]
 PAGE_PATHS = ["pages"]
 STATIC_PATHS = ["images", "extra"]
 # robots.txt is a theme template so it names the sitemap at the real address.
@@ -123,7 +125,30 @@ PLUGINS = [
     "json_feed",
     "feed_stylesheet",
     "forms",
+    "content_check",
+    "events",
+    "intern_calls",
 ]
+
+# Trainings and events (plugins/events). "now" splits upcoming from past: None means
+# the build time; SITE_NOW (an ISO date-time such as 2013-08-01T12:00) overrides it.
+EVENTS = {
+    "section": "trainings",
+    "now": os.environ.get("SITE_NOW") or None,
+    "home_count": 3,
+    "registration_form": "training-registration",
+}
+
+# Intern calls (plugins/intern_calls): open until the end of their Apply_By day.
+INTERN_CALLS = {
+    "section": "internships",
+    "now": os.environ.get("SITE_NOW") or None,
+    "application_form": "intern-application",
+}
+
+# Build-time check of every content file's metadata (plugins/content_check): any
+# problem stops the build with one report naming file, line, field and fix.
+CONTENT_CHECK = {"enabled": True}
 
 # Forms (plugins/forms): where the built pages post, and where the definitions live.
 # `make serve` runs the endpoint here; publishconf.py reads FORMS_ENDPOINT.

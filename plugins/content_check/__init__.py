@@ -1,0 +1,5 @@
+"""Placeholder; filled in below."""
+
+
+def register():
+    """Connect the plugin's signals."""

@@ -1,0 +1,298 @@
+"""Signal handlers of the events plugin.
+
+Articles in the trainings section (content/trainings/) become events: their own
+template and URL, an .ics file each, a subscribable calendar of all of them,
+schema.org Event JSON-LD, and the /trainings/ listing split into upcoming and past.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+from pelican import signals
+from pelican.contents import Article
+
+from . import calendar
+from .model import parse_event
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {
+    # Content folder holding trainings and events (its name is also their category).
+    "section": "trainings",
+    # "Now" for upcoming/past: an ISO date-time (site time zone if no offset), or None for
+    # the build time. The SITE_NOW environment variable is used when this is None.
+    "now": None,
+    "url": "trainings/{slug}/",
+    "save_as": "trainings/{slug}/index.html",
+    "ics_save_as": "trainings/{slug}/{slug}.ics",
+    "listing_save_as": "trainings/index.html",
+    "calendar_save_as": "trainings/calendar.ics",
+    "calendar_name": "Organizing 2.0 trainings and events",
+    # The host part of every event's UID; never change it, or calendars duplicate events.
+    "uid_domain": "organizing20.org",
+    # Our own registration form (forms/<id>.toml), used by `Registration: form`.
+    "registration_form": "training-registration",
+    # How many upcoming trainings the home page shows.
+    "home_count": 3,
+}
+
+
+class EventsConfigurationError(Exception):
+    """The EVENTS setting is wrong; the message says how to fix it."""
+
+
+def check_settings(settings) -> dict:
+    """Merge EVENTS over the defaults and check it (raises EventsConfigurationError)."""
+    given = settings.get("EVENTS") or {}
+    if not isinstance(given, dict):
+        raise EventsConfigurationError('events: EVENTS must be a dict like {"now": None}')
+    unknown = sorted(set(given) - set(DEFAULTS))
+    if unknown:
+        raise EventsConfigurationError(
+            f"events: unknown EVENTS key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(DEFAULTS))}"
+        )
+    config = {**DEFAULTS, **given}
+    config["now"] = parse_now(config["now"], settings.get("TIMEZONE") or "UTC")
+    if not isinstance(config["home_count"], int) or config["home_count"] < 0:
+        raise EventsConfigurationError("events: EVENTS['home_count'] must be a whole number")
+    return config
+
+
+def parse_now(value, zone_name: str) -> datetime:
+    """The moment that splits upcoming from past: setting, then SITE_NOW, then the clock."""
+    value = value or os.environ.get("SITE_NOW") or None
+    if value is None:
+        return datetime.now(UTC)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise EventsConfigurationError(
+                f"events: 'now' is {value!r}; write it as an ISO date-time such as "
+                "2013-08-01T12:00 (in EVENTS['now'] or the SITE_NOW environment variable)"
+            ) from None
+    if not isinstance(value, datetime):
+        raise EventsConfigurationError("events: 'now' must be a date-time string")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(zone_name))
+    return value
+
+
+_config: dict = {}
+
+
+def config_for(settings) -> dict:
+    """The checked EVENTS config for these settings (checked once per settings object)."""
+    key = id(settings)
+    if _config.get("key") != key:
+        _config.update(key=key, value=check_settings(settings))
+    return _config["value"]
+
+
+def initialized(pelican):
+    """Check EVENTS before anything is read, so a mistake stops the build at once."""
+    config = config_for(pelican.settings)
+    logger.debug("events: now is %s", config["now"].isoformat())
+
+
+def in_section(instance, section: str) -> bool:
+    """True if the content file sits in content/<section>/."""
+    try:
+        relative = (
+            Path(instance.source_path)
+            .resolve()
+            .relative_to(Path(instance.settings["PATH"]).resolve())
+        )
+    except (TypeError, ValueError):
+        return False
+    return relative.parts[:1] == (section,)
+
+
+def content_object_init(instance):
+    """Turn an article of the trainings section into an event page."""
+    if not isinstance(instance, Article):
+        return
+    config = config_for(instance.settings)
+    if not in_section(instance, config["section"]):
+        return
+    event, problems = parse_event(
+        instance.metadata,
+        instance.settings.get("TIMEZONE") or "UTC",
+        default_form=config["registration_form"],
+    )
+    if event is None:
+        # The content check reports these with line numbers before reading starts;
+        # this only happens when it is switched off.
+        for problem in problems:
+            logger.error("events: %s: %s: %s", instance.source_path, problem.field, problem.message)
+        return
+    # The title as readers see it, without typogrify's markup.
+    event.title = _plain(instance.title)
+    instance.event = event
+    if "template" not in instance.metadata:
+        instance.template = "training"
+    slug = instance.slug
+    if "url" not in instance.metadata:
+        instance.override_url = config["url"].format(slug=slug)
+    if "save_as" not in instance.metadata:
+        instance.override_save_as = config["save_as"].format(slug=slug)
+
+
+def _absolute(settings, path: str) -> str:
+    return f"{settings['SITEURL'].rstrip('/')}/{path}"
+
+
+def _plain(html) -> str:
+    """Text of an HTML snippet (typogrify's non-breaking spaces become plain spaces)."""
+    return Markup(html or "").striptags().replace("\xa0", " ")
+
+
+def event_json_ld(article, settings, now) -> dict:
+    """schema.org Event for one event page (dates carry their UTC offset)."""
+    event = article.event
+    page_url = _absolute(settings, article.url)
+    attendance = (
+        "Mixed" if event.online and event.in_person else "Online" if event.online else "Offline"
+    )
+    places = []
+    if event.in_person:
+        place = {"@type": "Place", "name": event.venue or event.address.one_line()}
+        if event.address:
+            place["address"] = event.address.json_ld()
+        places.append(place)
+    if event.online:
+        places.append({"@type": "VirtualLocation", "url": event.online_url})
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "name": _plain(article.title),
+        "url": page_url,
+        "description": _plain(article.summary),
+        "startDate": event.start.isoformat(),
+        "endDate": event.end.isoformat(),
+        "eventStatus": "https://schema.org/"
+        + {
+            "scheduled": "EventScheduled",
+            "full": "EventScheduled",
+            "postponed": "EventPostponed",
+            "cancelled": "EventCancelled",
+        }[event.status],
+        "eventAttendanceMode": f"https://schema.org/{attendance}EventAttendanceMode",
+        "location": places[0] if len(places) == 1 else places,
+        "organizer": {
+            "@type": "Organization",
+            "name": settings["SITENAME"],
+            "url": settings["SITEURL"].rstrip("/") + "/",
+        },
+    }
+    if event.sponsors:
+        data["sponsor"] = [{"@type": "Organization", "name": name} for name in event.sponsors]
+    if event.audience:
+        data["audience"] = {"@type": "Audience", "audienceType": event.audience}
+    if event.capacity:
+        data["maximumAttendeeCapacity"] = event.capacity
+    if event.registration:
+        kind, target = event.registration
+        availability = "InStock" if article.registration_open else "SoldOut"
+        if event.status == "cancelled" or article.event_past:
+            availability = "Discontinued"
+        data["offers"] = {
+            "@type": "Offer",
+            "url": page_url + "#register" if kind == "form" else target,
+            "availability": f"https://schema.org/{availability}",
+            "validFrom": article.date.isoformat(),
+        }
+    return data
+
+
+def _events(generator) -> list:
+    return [article for article in generator.articles if getattr(article, "event", None)]
+
+
+def article_generator_finalized(generator):
+    """Work out upcoming/past, JSON-LD and calendar links; share them with every template."""
+    settings = generator.settings
+    config = config_for(settings)
+    now = config["now"]
+    events = _events(generator)
+    for article in events:
+        event = article.event
+        article.event_past = event.is_past(now)
+        article.registration_open = event.registration_open(now)
+        article.ics_url = config["ics_save_as"].format(slug=article.slug)
+        article.event_when = event.when_text()
+        details = f"{_plain(article.summary)}\n\n{_absolute(settings, article.url)}"
+        article.google_calendar_url = calendar.google_calendar_url(event, details)
+        article.event_json_ld = event_json_ld(article, settings, now)
+    upcoming = sorted((a for a in events if not a.event_past), key=lambda a: a.event.starts_at)
+    past = sorted(
+        (a for a in events if a.event_past), key=lambda a: a.event.starts_at, reverse=True
+    )
+    generator.context["upcoming_trainings"] = upcoming
+    generator.context["past_trainings"] = past
+    generator.context["EVENTS"] = {**config, "now": config["now"].isoformat()}
+    generator.context["trainings_calendar_url"] = config["calendar_save_as"]
+    logger.info("events: %d upcoming, %d past", len(upcoming), len(past))
+
+
+def _write_bytes(output_path, name: str, data: bytes):
+    path = Path(output_path) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def article_writer_finalized(generator, writer):
+    """Write the /trainings/ listing, one .ics per event and the calendar feed."""
+    settings = generator.settings
+    config = config_for(settings)
+    events = _events(generator)
+    writer.write_file(
+        config["listing_save_as"],
+        generator.get_template("trainings"),
+        generator.context,
+        relative_urls=settings["RELATIVE_URLS"],
+        url=config["listing_save_as"].removesuffix("index.html"),
+        template_name="trainings",
+        page_name="trainings",
+    )
+    prodid = f"-//{settings['SITENAME']}//Trainings and events//EN"
+    feed = calendar.new_calendar(config["calendar_name"], prodid)
+    for article in sorted(events, key=lambda a: a.event.starts_at):
+        stamp = getattr(article, "modified", None) or article.date
+        description = f"{_plain(article.summary)}\n\n{_absolute(settings, article.url)}"
+        component_args = (
+            article.event,
+            f"{article.slug}@{config['uid_domain']}",
+            _absolute(settings, article.url),
+            description,
+            stamp,
+        )
+        single = calendar.new_calendar(_plain(article.title), prodid)
+        single.add_component(calendar.vevent(*component_args))
+        _write_bytes(
+            generator.output_path, article.ics_url, calendar.finish(single, [article.event])
+        )
+        feed.add_component(calendar.vevent(*component_args))
+    _write_bytes(
+        generator.output_path,
+        config["calendar_save_as"],
+        calendar.finish(feed, [article.event for article in events]),
+    )
+    logger.info(
+        "events: wrote %d event calendar(s) and %s", len(events), config["calendar_save_as"]
+    )
+
+
+def register():
+    """Connect the plugin's signals."""
+    signals.initialized.connect(initialized)
+    signals.content_object_init.connect(content_object_init)
+    signals.article_generator_finalized.connect(article_generator_finalized)
+    signals.article_writer_finalized.connect(article_writer_finalized)
