@@ -140,6 +140,57 @@ def _publish_settings():
     }
 
 
+# --- Form endpoint and organizers' tasks ----------------------------------
+# Each runs `python -m endpoint ...` (see endpoint/cli.py); settings come from
+# the environment (DATABASE_URL, SMTP_HOST, ...; see the README).
+
+
+def _endpoint(c, *args):
+    return c.run(" ".join([shlex.quote(PY), "-m", "endpoint", *map(shlex.quote, args)]), pty=False)
+
+
+@task(help={"port": "Port to listen on (8001)", "host": "Address to listen on"})
+def endpoint(c, port=8001, host="127.0.0.1"):
+    """Run the form endpoint alone on http://HOST:PORT/."""
+    _endpoint(c, "--host", host, "--port", str(int(port)))
+
+
+@task(
+    help={
+        "form": "Form id, e.g. knowledge-donor",
+        "format": "csv, json or osdi (Action Network person signup helper)",
+        "since": "Only submissions from this date, YYYY-MM-DD (UTC)",
+        "output": "Write to this file instead of the screen",
+    }
+)
+def export(c, form, format="csv", since=None, output=None):
+    """Export one form's submissions as CSV, JSON or OSDI."""
+    args = ["export", "--form", form, "--format", format]
+    if since:
+        args += ["--since", since]
+    if output:
+        args += ["--output", output]
+    _endpoint(c, *args)
+
+
+@task(help={"email": "The e-mail address whose submissions are deleted"})
+def forget(c, email):
+    """Delete every submission with EMAIL and print how many were deleted."""
+    _endpoint(c, "forget", email)
+
+
+@task
+def submissions(c):
+    """Print how many submissions each form has and the newest time."""
+    _endpoint(c, "submissions")
+
+
+@task
+def notify(c):
+    """Send the notification e-mails still pending (after an SMTP failure)."""
+    _endpoint(c, "notify")
+
+
 # --- Quality ------------------------------------------------------------
 
 

@@ -27,10 +27,10 @@ def _storage(settings):
     return open_storage(settings.database_url)
 
 
-def _settings():
+def _settings(warn=False):
     from .settings import Settings
 
-    return Settings.from_env()
+    return Settings.from_env(warn=warn)
 
 
 def serve(host: str = "127.0.0.1", port: int = 8001, settings=None) -> None:
@@ -51,7 +51,7 @@ def serve(host: str = "127.0.0.1", port: int = 8001, settings=None) -> None:
     class ThreadingServer(ThreadingMixIn, WSGIServer):
         daemon_threads = True
 
-    app = create_app(settings or _settings())
+    app = create_app(settings or _settings(warn=True))
     app.storage.migrate()
     server = make_server(host, port, app, server_class=ThreadingServer, handler_class=QuietHandler)
     print(f"Form endpoint listening on http://{host}:{port}/ (Ctrl+C stops it)", flush=True)

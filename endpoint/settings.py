@@ -63,10 +63,10 @@ class Settings:
         )
 
     @classmethod
-    def from_env(cls, environ=None) -> Settings:
+    def from_env(cls, environ=None, warn=True) -> Settings:
         """Build settings from environment variables (os.environ by default)."""
         env = os.environ if environ is None else environ
-        if not env.get("FORMS_SECRET") or not env.get("IP_HASH_SALT"):
+        if warn and (not env.get("FORMS_SECRET") or not env.get("IP_HASH_SALT")):
             log.warning(
                 "endpoint: FORMS_SECRET or IP_HASH_SALT not set; using random values "
                 "for this process only (fine for development, not for production)"
