@@ -1,0 +1,199 @@
+"""The real content/ builds with --fatal warnings, and the pages a reader expects are there."""
+
+import json
+import re
+
+import lxml.etree
+import lxml.html
+import pytest
+
+from tests.helpers import ROOT, run_pelican
+
+EXPECTED_PAGES = [
+    "index.html",
+    "404.html",
+    "about/index.html",
+    "privacy/index.html",
+    "trainings/index.html",
+    "internships/index.html",
+    "knowledge-donors/index.html",
+    "blog/archives/index.html",
+    "blog/categories/index.html",
+    "blog/tags/index.html",
+    "blog/authors/index.html",
+    "blog/category/blog/index.html",
+    "blog/tag/crm/index.html",
+    "blog/tag/conference/index.html",
+    "blog/author/charles-lenchner/index.html",
+    "blog/2013/big-list-online-organizing/index.html",
+    "blog/2011/organizing-2-0-conference-2011/index.html",
+    "theme/css/site.css",
+    "robots.txt",
+    "sitemap.xml",
+]
+POST = "blog/2013/big-list-online-organizing/index.html"
+OLDER_POST = "blog/2011/organizing-2-0-conference-2011/index.html"
+
+
+def text_of(element):
+    return " ".join(element.text_content().split())
+
+
+@pytest.mark.parametrize("path", EXPECTED_PAGES)
+def test_reader_pages_exist(built_site, path):
+    assert (built_site / path).is_file(), f"{path} missing from the build"
+
+
+def test_drafts_and_year_archives_are_not_written(built_site):
+    assert not (built_site / "drafts").exists()
+    assert not list(built_site.glob("blog/20*/index.html"))
+
+
+def test_every_page_has_one_h1_landmarks_and_a_skip_link(html_pages):
+    problems = []
+    for path, doc in html_pages.items():
+        if len(doc.xpath("//h1")) != 1:
+            problems.append(f"{path}: {len(doc.xpath('//h1'))} h1 elements")
+        for landmark in ("header", "nav", "main", "footer"):
+            if not doc.xpath(f"//body//{landmark}"):
+                problems.append(f"{path}: no <{landmark}>")
+        skip = doc.xpath("//body/a[1]")
+        if not skip or skip[0].get("href") != "#main" or not doc.xpath("//main[@id='main']"):
+            problems.append(f"{path}: first link is not a skip link to <main id=main>")
+        if not doc.xpath("//head/meta[@name='description'][normalize-space(@content)]"):
+            problems.append(f"{path}: no meta description")
+        if not doc.xpath("//html[@lang]"):
+            problems.append(f"{path}: no lang on <html>")
+    assert not problems, "\n".join(problems)
+
+
+def test_nav_holds_every_section_and_marks_the_current_one(html_pages):
+    nav = html_pages["about/index.html"].xpath("//nav[@aria-label='Main']")[0]
+    labels = [text_of(a) for a in nav.xpath(".//a")]
+    assert labels == ["Blog", "Trainings", "Internships", "Knowledge donors", "About"]
+    assert nav.xpath(".//a[@aria-current='page']/text()") == ["About"]
+    post_nav = html_pages[POST].xpath("//nav[@aria-label='Main']")[0]
+    assert post_nav.xpath(".//a[@aria-current='true']/text()") == ["Blog"]
+    archive_nav = html_pages["blog/archives/index.html"].xpath("//nav[@aria-label='Main']")[0]
+    assert archive_nav.xpath(".//a[@aria-current='page']/text()") == ["Blog"]
+
+
+def test_no_stylesheet_script_or_font_from_another_origin(html_pages):
+    offenders = []
+    for path, doc in html_pages.items():
+        for element in doc.xpath("//link[@rel='stylesheet'] | //script[@src] | //img | //iframe"):
+            url = element.get("href") or element.get("src") or ""
+            if re.match(r"^(https?:)?//", url) and not url.startswith("http://127.0.0.1"):
+                offenders.append(f"{path}: {url}")
+    assert not offenders, offenders
+
+
+def test_post_shows_dates_author_taxonomy_reading_time_and_neighbours(html_pages):
+    doc = html_pages[POST]
+    article = doc.xpath("//main//article")[0]
+    assert "Big list online organizing" in text_of(article.xpath(".//h1")[0])
+    published = article.xpath(".//header//time/@datetime")
+    assert published[0] == "2013-08-05T10:00:00-04:00"
+    meta = text_of(article.xpath(".//p[@class='meta']")[0])
+    assert "By Charles Lenchner" in meta
+    assert re.search(r"\d+ min read", meta)
+    assert article.xpath(".//a[@rel='author']/@href") == ["../../../blog/author/charles-lenchner/"]
+    assert article.xpath(".//a[@rel='tag']/text()") == ["email lists", "CRM", "elections", "data"]
+    assert doc.xpath("//a[@rel='prev']/@href") == [
+        "../../../blog/2011/organizing-2-0-conference-2011/"
+    ]
+    description = doc.xpath("//meta[@name='description']/@content")[0]
+    assert description.startswith("What if the progressive groups")
+    older = html_pages[OLDER_POST]
+    assert older.xpath("//a[@rel='next']/@href") == [
+        "../../../blog/2013/big-list-online-organizing/"
+    ]
+
+
+def test_post_shows_updated_date_when_modified(html_pages):
+    times = html_pages[POST].xpath("//article//header//time")
+    labels = text_of(html_pages[POST].xpath("//article//p[@class='meta']")[0])
+    assert len(times) == 2 and "Updated" in labels
+    assert times[1].get("datetime") > times[0].get("datetime")
+
+
+def test_post_has_blogposting_json_ld(html_pages):
+    (script,) = html_pages[POST].xpath("//script[@type='application/ld+json']")
+    data = json.loads(script.text)
+    assert data["@type"] == "BlogPosting"
+    assert data["headline"].startswith("Big list online organizing")
+    assert data["datePublished"] == "2013-08-05T10:00:00-04:00"
+    assert data["author"]["name"] == "Charles Lenchner"
+
+
+def test_typogrify_is_on(built_site):
+    html = (built_site / POST).read_text(encoding="utf-8")
+    assert '<span class="caps">CRM</span>' in html
+    assert "&rsquo;" in html or "\u2019" in html
+
+
+@pytest.mark.parametrize(
+    ("path", "feed"),
+    [
+        ("blog/category/blog/index.html", "feeds/category/blog.atom.xml"),
+        ("blog/tag/crm/index.html", "feeds/tag/crm.atom.xml"),
+        ("blog/author/charles-lenchner/index.html", "feeds/author/charles-lenchner.atom.xml"),
+    ],
+)
+def test_section_pages_describe_themselves_and_offer_their_feed(html_pages, path, feed):
+    doc = html_pages[path]
+    alternates = doc.xpath("//head/link[@rel='alternate']/@href")
+    assert any(href.endswith("/feeds/all.atom.xml") for href in alternates)
+    assert any(href.endswith("/" + feed) for href in alternates), alternates
+    assert any(href.endswith(feed) for href in doc.xpath("//main//a/@href"))
+    lead = text_of(doc.xpath("//main//p[@class='lead']")[0])
+    assert len(lead.split()) >= 8, f"{path} needs a real introduction, has {lead!r}"
+    assert doc.xpath("//main//ul[@class='post-list']/li"), f"{path} lists no posts"
+
+
+def test_every_page_links_the_site_feeds(html_pages):
+    for path, doc in html_pages.items():
+        types = set(doc.xpath("//head/link[@rel='alternate']/@type"))
+        assert {"application/atom+xml", "application/rss+xml", "application/feed+json"} <= types, (
+            path
+        )
+
+
+def test_home_page_lists_latest_posts(html_pages):
+    doc = html_pages["index.html"]
+    titles = [text_of(a) for a in doc.xpath("//main//ul[@class='post-list']//h3/a")]
+    assert titles[0].startswith("Big list online organizing")
+    assert "Organizing 2.0 comes to New York on May 10, 2011" in titles
+
+
+def test_overviews_list_every_term(html_pages):
+    tags = [text_of(a) for a in html_pages["blog/tags/index.html"].xpath("//main//li/a")]
+    assert {"CRM", "conference", "email lists", "elections", "data", "training"} <= set(tags)
+    archive = html_pages["blog/archives/index.html"]
+    assert archive.xpath("//main//h2/text()") == ["2013", "2011"]
+    # The blog archive lists blog posts only; trainings have their own section.
+    assert len(archive.xpath("//main//ul[@class='archive-list']/li")) == 2
+
+
+def test_robots_txt_names_the_sitemap_at_the_site_url(built_site, dev_settings):
+    robots = (built_site / "robots.txt").read_text(encoding="utf-8")
+    assert f"Sitemap: {dev_settings['SITEURL']}/sitemap.xml" in robots.splitlines()
+
+
+def test_sitemap_lists_pages_and_posts_but_not_the_404(built_site, dev_settings):
+    tree = lxml.etree.parse(str(built_site / "sitemap.xml"))
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locations = tree.xpath("//s:url/s:loc/text()", namespaces=ns)
+    site = dev_settings["SITEURL"]
+    assert f"{site}/blog/2013/big-list-online-organizing/" in locations
+    assert f"{site}/about/" in locations
+    assert not [loc for loc in locations if "404" in loc]
+
+
+def test_index_paginates(tmp_path):
+    run_pelican(ROOT / "content", tmp_path, extra=["DEFAULT_PAGINATION=1"])
+    second = lxml.html.parse(str(tmp_path / "page/2/index.html")).getroot()
+    assert text_of(second.xpath("//h1")[0]) == "Blog, page 2"
+    assert second.xpath("//a[@rel='prev']/@href") == ["../../"]
+    first = lxml.html.parse(str(tmp_path / "index.html")).getroot()
+    assert first.xpath("//nav[@aria-label='Pages']//a[@rel='next']/@href") == ["./page/2/"]
