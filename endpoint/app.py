@@ -147,7 +147,10 @@ class EndpointApp:
 
     def __call__(self, environ, start_response):
         origin = abuse.request_origin(environ)
-        allowed = abuse.origin_allowed(origin, self.settings.allowed_origins)
+        # The endpoint's own error page posts back to it: its own origin is allowed too.
+        allowed = abuse.origin_allowed(
+            origin, (*self.settings.allowed_origins, self.own_origin(environ))
+        )
         wants_json = "application/json" in environ.get("HTTP_ACCEPT", "")
         try:
             response = self.route(environ, origin, allowed, wants_json)
@@ -354,6 +357,12 @@ class EndpointApp:
             form, self.action_url(environ, form), values, errors, self.settings.site_url
         )
         return Response.html(422, page)
+
+    def own_origin(self, environ) -> str:
+        """scheme://host[:port] of this endpoint, as the request addressed it."""
+        from wsgiref.util import application_uri
+
+        return abuse.origin_of(application_uri(environ)) or ""
 
     def action_url(self, environ, form) -> str:
         """This endpoint's own address for `form`, as the browser reached it."""

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -77,7 +77,6 @@ class Submission:
     notify_state: str
     notify_attempts: int = 0
     notified_at: str | None = None
-    extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def as_row(self) -> tuple:
         """Values in COLUMNS order, ready for INSERT."""
