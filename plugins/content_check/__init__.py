@@ -1,5 +1,14 @@
-"""Placeholder; filled in below."""
+"""Content check: every content file's metadata is checked before Pelican reads it.
 
+Any problem stops the build with one report listing every problem in every file as
+`path:line: field: what is wrong — how to fix it`. Setting:
 
-def register():
-    """Connect the plugin's signals."""
+    CONTENT_CHECK = {"enabled": True}
+
+`python -m content_check [settings file]` (with plugins/ on the path; `invoke check`)
+runs only the check.
+"""
+
+from .plugin import register
+
+__all__ = ["register"]

@@ -331,9 +331,8 @@ def parse_event(meta, default_zone: str, form_ids=None, default_form="training-r
                 )
             )
             start = end = None
-        elif zone is not None:
-            if isinstance(start, datetime):
-                start, end = start.replace(tzinfo=zone), end.replace(tzinfo=zone)
+        else:
+            # Compare local times: both are in the same zone, whatever it is.
             if (end < start) if not isinstance(start, datetime) else (end <= start):
                 problems.append(
                     Problem(
@@ -342,6 +341,8 @@ def parse_event(meta, default_zone: str, form_ids=None, default_form="training-r
                         f"({text(meta, 'start')}) — check the End date and time",
                     )
                 )
+            if zone is not None and isinstance(start, datetime):
+                start, end = start.replace(tzinfo=zone), end.replace(tzinfo=zone)
 
     status = (text(meta, "event_status") or "scheduled").lower()
     if status == "canceled":  # American spelling, same meaning

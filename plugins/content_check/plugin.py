@@ -1,0 +1,115 @@
+"""Signal handlers of the content_check plugin."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from pelican import signals
+
+from .checker import check_content, find_content_files, format_report
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS = {"enabled": True}
+
+
+class ContentCheckError(Exception):
+    """The content has problems (already printed as a report); the build must stop."""
+
+    exitcode = 1
+
+
+def check_settings(settings) -> dict:
+    """Merge CONTENT_CHECK over the defaults and check it."""
+    given = settings.get("CONTENT_CHECK") or {}
+    if not isinstance(given, dict) or set(given) - set(DEFAULTS):
+        raise ContentCheckError(
+            'content_check: CONTENT_CHECK must be a dict like {"enabled": True}'
+        )
+    return {**DEFAULTS, **given}
+
+
+def _stop(message: str):
+    """Stop the build: a clean exit 1 from the command line; an exception under the
+    auto-reloading dev server, which reports it and keeps watching for the fix."""
+    watching = {"-r", "--autoreload", "-l", "--listen"} & set(sys.argv[1:])
+    if Path(sys.argv[0]).name in ("pelican", "__main__.py") and not watching:
+        raise SystemExit(1)
+    raise ContentCheckError(message)
+
+
+def before_reading(pelican):
+    """Check every content file before any generator reads one (runs on every build)."""
+    if not check_settings(pelican.settings)["enabled"]:
+        return None
+    problems = check_content(pelican.settings)
+    if problems:
+        print(format_report(problems), file=sys.stderr, flush=True)
+        _stop(f"content_check: {len(problems)} problem(s) in the content, listed above")
+    logger.info("content_check: every content file's metadata is fine")
+    return None
+
+
+def _read_sources(generators) -> set[str]:
+    lists = (
+        "articles",
+        "translations",
+        "drafts",
+        "drafts_translations",
+        "hidden_articles",
+        "hidden_translations",
+        "pages",
+        "hidden_pages",
+        "draft_pages",
+    )
+    sources = set()
+    for generator in generators:
+        for name in lists:
+            for item in getattr(generator, name, None) or []:
+                sources.add(str(Path(item.source_path).resolve()))
+    return sources
+
+
+def after_reading(generators):
+    """Safety net: every file the check passed must have become a page or post."""
+    settings = generators[0].settings if generators else {}
+    if not generators or not check_settings(settings)["enabled"]:
+        return
+    read = _read_sources(generators)
+    dropped = [
+        path
+        for path, _kind in find_content_files(settings)
+        if str(path.resolve()) not in read and _status(path) != "skip"
+    ]
+    if dropped:
+        base = Path(settings["PATH"]).resolve().parent
+        lines = [
+            f"{path.resolve().relative_to(base).as_posix()}:1: file: Pelican did not build "
+            "this file (see its message above) — fix what that message names and build again"
+            for path in dropped
+        ]
+        print(
+            "Content check: some files were skipped.\n" + "\n".join(lines),
+            file=sys.stderr,
+            flush=True,
+        )
+        _stop(f"content_check: {len(dropped)} file(s) were skipped")
+
+
+def _status(path: Path) -> str:
+    from .checker import read_front_matter
+
+    try:
+        meta, _ = read_front_matter(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError):
+        return ""
+    value = meta.get("status", "")
+    return value.lower() if isinstance(value, str) else ""
+
+
+def register():
+    """Connect the plugin's signals."""
+    signals.get_generators.connect(before_reading)
+    signals.all_generators_finalized.connect(after_reading)
