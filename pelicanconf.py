@@ -128,6 +128,8 @@ PLUGINS = [
     "content_check",
     "events",
     "intern_calls",
+    # Reads content on every core and caches typogrify with the content.
+    "fastread",
 ]
 
 # Trainings and events (plugins/events). "now" splits upcoming from past: None means

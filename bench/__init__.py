@@ -1,0 +1,1 @@
+"""Benchmarks for the site build and the form endpoint (`invoke bench`)."""
