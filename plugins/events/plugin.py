@@ -139,6 +139,8 @@ def content_object_init(instance):
     if "template" not in instance.metadata:
         instance.template = "training"
     slug = instance.slug
+    if getattr(instance, "status", "published") == "draft":
+        return  # drafts keep Pelican's draft address, so they are never published early
     if "url" not in instance.metadata:
         instance.override_url = config["url"].format(slug=slug)
     if "save_as" not in instance.metadata:
@@ -222,7 +224,20 @@ def article_generator_finalized(generator):
     config = config_for(settings)
     now = config["now"]
     events = _events(generator)
-    for article in events:
+    # Drafts, hidden posts and translations get their pages too, but stay out of lists.
+    others = [
+        a
+        for name in (
+            "drafts",
+            "hidden_articles",
+            "translations",
+            "drafts_translations",
+            "hidden_translations",
+        )
+        for a in getattr(generator, name, [])
+        if getattr(a, "event", None)
+    ]
+    for article in events + others:
         event = article.event
         article.event_past = event.is_past(now)
         article.registration_open = event.registration_open(now)

@@ -129,6 +129,8 @@ def content_object_init(instance):
     instance.intern_call = call
     if "template" not in instance.metadata:
         instance.template = "intern_call"
+    if getattr(instance, "status", "published") == "draft":
+        return  # drafts keep Pelican's draft address, so they are never published early
     if "url" not in instance.metadata:
         instance.override_url = config["url"].format(slug=instance.slug)
     if "save_as" not in instance.metadata:
@@ -183,7 +185,20 @@ def article_generator_finalized(generator):
     config = config_for(generator.settings)
     now = config["now"]
     calls = _calls(generator)
-    for article in calls:
+    # Drafts, hidden posts and translations get their pages too, but stay out of lists.
+    others = [
+        a
+        for name in (
+            "drafts",
+            "hidden_articles",
+            "translations",
+            "drafts_translations",
+            "hidden_translations",
+        )
+        for a in getattr(generator, name, [])
+        if getattr(a, "intern_call", None)
+    ]
+    for article in calls + others:
         article.call_open = article.intern_call.is_open(now)
         article.job_posting_json_ld = job_posting_json_ld(article, generator.settings)
     open_calls = sorted((a for a in calls if a.call_open), key=lambda a: a.intern_call.apply_by)
