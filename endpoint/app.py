@@ -32,6 +32,8 @@ from .validation import CONSENT_FIELD, clean_text, validate
 
 log = logging.getLogger("endpoint")
 
+# JSON may escape half of a surrogate pair (\ud800): no text encoding can hold it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _FORM_ROUTE = re.compile(r"^/forms/([a-z0-9][a-z0-9-]{0,63})(/start)?/?$")
 SOURCE_MAX_LENGTH = 100
 PAGE_URL_MAX_LENGTH = 2000
@@ -455,13 +457,13 @@ class EndpointApp:
                 if item is True:
                     values.append("yes")
                 elif isinstance(item, str):
-                    values.append(item)
+                    values.append(_LONE_SURROGATE.sub("\ufffd", item))
                 elif isinstance(item, int | float):
                     values.append(json.dumps(item))
                 else:
                     # Nested objects cannot be any field's value; validation reports it.
                     values.append(None)
-            data[name] = values
+            data[_LONE_SURROGATE.sub("\ufffd", name)] = values
         return data
 
 
