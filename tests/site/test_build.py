@@ -2,10 +2,12 @@
 
 import json
 import re
+import shutil
 
 import lxml.etree
 import lxml.html
 import pytest
+from pelican.settings import read_settings
 
 from tests.helpers import ROOT, run_pelican
 
@@ -197,3 +199,25 @@ def test_index_paginates(tmp_path):
     assert second.xpath("//a[@rel='prev']/@href") == ["../../"]
     first = lxml.html.parse(str(tmp_path / "index.html")).getroot()
     assert first.xpath("//nav[@aria-label='Pages']//a[@rel='next']/@href") == ["./page/2/"]
+
+
+def test_publish_build_links_absolutely_and_leaves_drafts_out(tmp_path):
+    settings = read_settings(str(ROOT / "publishconf.py"))
+    site = settings["SITEURL"]
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    (content / "blog" / "2099-01-01-unfinished.md").write_text(
+        "Title: Unfinished thoughts\nDate: 2099-01-01\nStatus: draft\n\nNot yet.\n",
+        encoding="utf-8",
+    )
+    output = tmp_path / "output"
+    run_pelican(content, output, settings=ROOT / "publishconf.py")
+    post = lxml.html.parse(str(output / POST)).getroot()
+    assert post.xpath("//link[@rel='stylesheet']/@href") == [f"{site}/theme/css/site.css"]
+    assert post.xpath("//link[@rel='canonical']/@href") == [
+        f"{site}/blog/2013/big-list-online-organizing/"
+    ]
+    assert f"Sitemap: {site}/sitemap.xml" in (output / "robots.txt").read_text().splitlines()
+    everything = " ".join(p.read_text(encoding="utf-8") for p in output.rglob("*.html"))
+    assert "Unfinished thoughts" not in everything
+    assert not (output / "drafts").exists()
