@@ -1,0 +1,145 @@
+"""Organizers' tasks: export (CSV, JSON, OSDI), forget, submissions."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from endpoint.export import neutralise, osdi_signup, parse_since
+from endpoint.forms import load_forms
+from tests.helpers import ROOT
+
+from .conftest import FakeClock, valid
+
+FORMS = load_forms()
+HYPERLINK = '=HYPERLINK("http://x","y")'
+INVOKE = os.path.join(os.path.dirname(sys.executable), "invoke")
+
+
+def run(database_url, *args, tool="python"):
+    """Run a task the way an organizer does; returns the CompletedProcess."""
+    command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture
+def filled(make_client, sqlite_url):
+    """An app whose database holds three knowledge donors and one help request."""
+    clock = FakeClock(1_793_000_000)  # 2026-10-26
+    client = make_client(clock=clock)
+    client.post("knowledge-donor", valid("knowledge-donor", name=HYPERLINK, source="afl"))
+    clock.now += 7 * 86400
+    client.post("knowledge-donor", valid("knowledge-donor", email="two@example.org", phone=""))
+    client.post("knowledge-donor", valid("knowledge-donor", email="Rosa@Example.org", hours="20+"))
+    client.post("help-request", valid("help-request", email="rosa@example.org"))
+    assert len(client.app.storage.submissions()) == 4
+    return client
+
+
+@pytest.mark.parametrize("cell", [HYPERLINK, "+1 212", "-2+3", "@SUM(A1)", "\tx", "\rx"])
+def test_formula_cells_are_neutralised(cell):
+    assert neutralise(cell) == "'" + cell
+
+
+def test_plain_cells_are_left_alone():
+    assert neutralise("Rosa") == "Rosa"
+    assert neutralise("") == ""
+
+
+def test_csv_export_neutralises_and_reads_back(filled, sqlite_url):
+    result = run(sqlite_url, "export", "--form", "knowledge-donor", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 3
+    assert rows[0]["name"] == "'" + HYPERLINK
+    assert rows[0]["source"] == "afl"
+    assert rows[0]["skills"] == "social-media; other"
+    assert rows[0]["phone"] == "'+1 212 555 0100"
+    assert rows[1]["email"] == "two@example.org"
+    assert list(rows[0]) == [
+        "id", "form_id", "submitted_at", "name", "email", "phone", "region", "skills",
+        "skills_other", "hours", "start", "past_work", "source", "page_url", "consent_at",
+        "consent_version", "consent_sha256", "notify_state",
+    ]  # fmt: skip
+
+
+def test_json_export_since_a_date_to_a_file(filled, sqlite_url, tmp_path):
+    target = tmp_path / "donors.json"
+    result = run(
+        sqlite_url, "export", "--form", "knowledge-donor", "--format", "json",
+        "--since", "2026-11-01", "--output", str(target), tool="invoke",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    records = json.loads(target.read_text(encoding="utf-8"))
+    assert [record["email"] for record in records] == ["two@example.org", "Rosa@example.org"]
+    assert records[0]["skills"] == ["social-media", "other"]
+    assert all(record["submitted_at"] >= "2026-11-01" for record in records)
+
+
+def test_osdi_export_is_the_person_signup_helper_shape(filled, sqlite_url):
+    result = run(sqlite_url, "export", "--form", "knowledge-donor", "--format", "osdi")
+    assert result.returncode == 0, result.stderr
+    bodies = json.loads(result.stdout)
+    assert len(bodies) == 3
+    third = bodies[2]
+    person = third["person"]
+    assert person["given_names"] == "Rosa"
+    assert person["family_name"] == "Parks-Lopez"
+    assert person["email_addresses"] == [{"address": "Rosa@example.org", "primary": True}]
+    assert person["phone_numbers"] == [{"number": "+1 212 555 0100", "primary": True}]
+    assert person["postal_addresses"] == [{"locality": "Brooklyn, NY", "primary": True}]
+    assert person["custom_fields"]["knowledge_donor_hours"] == "20+"
+    assert person["custom_fields"]["knowledge_donor_skills"] == "social-media; other"
+    assert third["add_tags"] == ["knowledge-donor", "skills: social-media", "skills: other"]
+    assert "phone_numbers" not in bodies[1]["person"]  # left empty on the form
+
+
+def test_forget_deletes_every_submission_with_the_address_and_says_how_many(filled, sqlite_url):
+    result = run(sqlite_url, "forget", "ROSA@example.org", tool="invoke")
+    assert result.returncode == 0, result.stderr
+    assert "Deleted 3 submission(s)" in result.stdout
+    left = filled.app.storage.submissions()
+    assert [row.email for row in left] == ["two@example.org"]
+
+
+def test_submissions_counts_per_form_with_the_newest_time(filled, sqlite_url):
+    result = run(sqlite_url, "submissions", tool="invoke")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("help-request: 1 submission(s), newest 2026-11-02T")
+    assert lines[1].startswith("knowledge-donor: 3 submission(s), newest 2026-11-02T")
+
+
+def test_export_mistakes_are_explained(sqlite_url):
+    unknown = run(sqlite_url, "export", "--form", "no-such-form")
+    assert unknown.returncode == 2
+    assert "no form 'no-such-form'" in unknown.stderr and "knowledge-donor" in unknown.stderr
+    bad_date = run(sqlite_url, "export", "--form", "help-request", "--since", "last week")
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+
+
+def test_parse_since_is_utc_unless_told():
+    assert parse_since("2026-11-01").isoformat() == "2026-11-01T00:00:00+00:00"
+    assert parse_since("2026-11-01T09:30-05:00").utcoffset().total_seconds() == -5 * 3600
+    assert parse_since(None) is None
+
+
+def test_osdi_single_word_name():
+    from endpoint.storage import Submission
+
+    form = FORMS["training-registration"]
+    submission = Submission(
+        id="a", form_id=form.id, submitted_at="t", fields={"name": "Cher", "email": "c@e.org",
+        "organization": "", "event": "digital-skills"}, source="", consent_at="t",
+        consent_version="v", consent_sha256="", page_url="", ip_hash="", user_agent="",
+        idempotency_token=None, email="c@e.org", content_hash="", notify_state="none",
+    )  # fmt: skip
+    body = osdi_signup(form, submission)
+    assert body["person"]["given_names"] == "Cher" and "family_name" not in body["person"]
+    assert body["person"]["custom_fields"]["training_registration_event"] == "digital-skills"
+    assert body["add_tags"] == ["training-registration"]
