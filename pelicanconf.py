@@ -163,7 +163,7 @@ SITEMAP = {
     "format": "xml",
     "priorities": {"articles": 0.7, "indexes": 0.5, "pages": 0.6},
     "changefreqs": {"articles": "monthly", "indexes": "daily", "pages": "monthly"},
-    "exclude": ["^404\\.html$"],
+    "exclude": ["^404\\.html$", "^robots\\.txt$"],
 }
 
 # Navigation, in the order readers see it. (title, url relative to SITEURL)
@@ -184,6 +184,10 @@ TAXONOMY_DESCRIPTIONS = {
         "blog": "Ideas, announcements and lessons learned from the volunteers who run "
         "the network: how unions and community groups can organize online, and what "
         "we are doing next.",
+        "trainings": "Announcements of our day-long trainings and the annual conference: "
+        "what each covers, who it is for, and how to take part.",
+        "internships": "Calls for interns: what the work is, who supervises it, and how "
+        "and by when to apply.",
     },
     "tag": {
         "conference": "Our annual conference, where organizers from unions and community "
@@ -194,6 +198,7 @@ TAXONOMY_DESCRIPTIONS = {
         "elections": "Local races, primaries and recalls, and how online organizing can "
         "reach the voters who decide them.",
         "data": "Voter files, list matching and the careful use of supporters' data.",
+        "internships": "Internships with the network, and what former interns learned.",
     },
     "author": {
         "charles-lenchner": "Charles Lenchner founded Organizing 2.0. He has spent years "

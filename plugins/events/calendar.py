@@ -59,6 +59,14 @@ def finish(calendar: Calendar, events=()) -> bytes:
             first_date=first.replace(year=first.year - 1, month=1, day=1),
             last_date=last.replace(year=last.year + 2, month=1, day=1),
         )
+        # Zones first, in name order (icalendar adds them in set order), so the
+        # file is byte for byte the same on every build.
+        calendar.subcomponents.sort(
+            key=lambda part: (
+                part.name != "VTIMEZONE",
+                str(part.get("TZID", "")) if part.name == "VTIMEZONE" else "",
+            )
+        )
     return calendar.to_ical()
 
 
