@@ -8,9 +8,11 @@ a feed reader ignores the instruction. The href is relative to each feed, so the
 stylesheet is always fetched from the feed's own origin (browsers insist on that)
 and the site works under any domain or sub-folder.
 
-(The pelican-feed-stylesheet package does the same by copying feedgenerator's
-classes, but it drops the feed subtitle and language and has not been updated
-for Pelican 4.12's writer, so we keep this small plugin instead.)
+(We checked the pelican-feed-stylesheet package, 0.0.1: it replaces Pelican's
+whole Writer through the get_writer signal with a copy of older Pelican code, so
+it loses newer behaviour such as FEED_APPEND_REF, its RSS class throws away the
+feed's language and subtitle, it takes one stylesheet URL for feeds at every
+depth, and only one plugin can own get_writer. Hence this small plugin.)
 
 Setting (all keys optional)::
 
