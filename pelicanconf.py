@@ -130,7 +130,10 @@ PLUGINS = [
     "intern_calls",
     # Reads content on every core and caches typogrify with the content.
     "fastread",
+    # Renders pages on every core; in `make serve` only the pages an edit touches.
+    "fastbuild",
 ]
+FASTBUILD = {"workers": 0, "incremental": False}
 
 # Trainings and events (plugins/events). "now" splits upcoming from past: None means
 # the build time; SITE_NOW (an ISO date-time such as 2013-08-01T12:00) overrides it.

@@ -47,11 +47,28 @@ def clean(c):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-@task
-def serve(c, port=8000):
-    """Build, then serve on http://127.0.0.1:PORT/ and rebuild on every change."""
-    build(c)
-    c.run(f"{shlex.quote(PY)} -m pelican --listen --port {int(port)} -o {OUTPUT}")
+# --- Dev server (devserver/, plugins/fastbuild) ---------------------------
+
+
+@task(
+    help={
+        "port": "Port of the site (default 8000)",
+        "endpoint-port": "Port of the form endpoint started beside it (default 8001)",
+        "no-endpoint": "Do not start the form endpoint",
+    }
+)
+def serve(c, port=8000, endpoint_port=8001, no_endpoint=False):
+    """Build, serve on http://127.0.0.1:PORT/ with live reload; Ctrl-C stops all."""
+    from devserver import serve as run_dev_server
+
+    run_dev_server(
+        root=ROOT,
+        settings=DEV_SETTINGS,
+        port=int(port),
+        endpoint_port=int(endpoint_port),
+        start_endpoint=not no_endpoint,
+        output=OUTPUT,
+    )
 
 
 # --- Writing ------------------------------------------------------------

@@ -1,0 +1,464 @@
+"""The development server behind `make serve`.
+
+* serves the built site on http://127.0.0.1:PORT/ (404.html for missing pages);
+* watches content, theme, plugins, settings, forms and the endpoint with
+  watchfiles and asks the build worker (a warm Pelican, see worker.py) to
+  rebuild: content edits re-render only the pages they touch, a theme change
+  renders everything, a plugin or settings change restarts the worker;
+* reloads open tabs: every HTML page it serves gets one same-origin script,
+  /__livereload.js, which listens to /__livereload (Server-Sent Events) and
+  reloads when a newer build is announced. Files on disk are never changed;
+* starts the form endpoint beside the site (`python -m endpoint --port N`)
+  when the project has one.
+
+Children run in their own process groups and are stopped (SIGTERM, then
+SIGKILL) when the server stops, so Ctrl-C leaves no process behind.
+"""
+
+import functools
+import http.server
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+logger = logging.getLogger("devserver")
+
+LIVERELOAD_SCRIPT = b"""\
+(function () {
+  var me = document.currentScript;
+  var seen = me && me.getAttribute("data-build");
+  if (!window.EventSource) return;
+  var source = new EventSource("/__livereload");
+  source.onmessage = function (event) {
+    if (seen === null) { seen = event.data; return; }
+    if (event.data !== seen) { source.close(); window.location.reload(); }
+  };
+})();
+"""
+
+
+class BuildAnnouncer:
+    """The number of the latest finished build, and a way to wait for the next."""
+
+    def __init__(self):
+        self.build = 0
+        self.closing = False
+        self._changed = threading.Condition()
+
+    def announce(self):
+        """A build finished: wake every open page."""
+        with self._changed:
+            self.build += 1
+            self._changed.notify_all()
+
+    def close(self):
+        """Let every waiting event stream end."""
+        with self._changed:
+            self.closing = True
+            self._changed.notify_all()
+
+    def wait(self, seen, timeout):
+        """Block until a build newer than `seen` (or `timeout`); return the latest."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.build != seen or self.closing, timeout)
+            return self.build
+
+
+class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
+    """Static files from the output folder, with live reload in every HTML page."""
+
+    announcer = None  # set per server
+
+    def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        if args and str(args[1] if len(args) > 1 else "").startswith(("4", "5")):
+            logger.info("devserver: %s %s", self.address_string(), format % args)
+
+    def end_headers(self):
+        # A preview must never show a stale copy from the browser cache.
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+    def do_GET(self):
+        """Serve events, the reload script, HTML with the script, or static files."""
+        path = urlsplit(self.path).path
+        if path == "/__livereload":
+            return self._event_stream()
+        if path == "/__livereload.js":
+            return self._send(200, LIVERELOAD_SCRIPT, "text/javascript; charset=utf-8")
+        local = self.translate_path(self.path)
+        if os.path.isdir(local):
+            if not path.endswith("/"):
+                self.send_response(301)
+                parts = urlsplit(self.path)
+                self.send_header(
+                    "Location", parts.path + "/" + ("?" + parts.query if parts.query else "")
+                )
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            local = os.path.join(local, "index.html")
+        if local.endswith((".html", ".htm")) and os.path.isfile(local):
+            return self._send_html(200, local)
+        if not os.path.exists(local):
+            missing = os.path.join(self.directory, "404.html")
+            if os.path.isfile(missing):
+                return self._send_html(404, missing)
+        return super().do_GET()
+
+    def _send(self, status, body, content_type):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_html(self, status, filename):
+        try:
+            with open(filename, "rb") as handle:
+                body = handle.read()
+        except OSError:
+            self.send_error(404)
+            return
+        snippet = (
+            f'<script src="/__livereload.js" data-build="{self.announcer.build}"></script>'
+        ).encode()
+        at = body.lower().rfind(b"</body>")
+        body = body[:at] + snippet + body[at:] if at >= 0 else body + snippet
+        self._send(status, body, "text/html; charset=utf-8")
+
+    def _event_stream(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        seen = self.announcer.build
+        try:
+            self.wfile.write(f"retry: 500\ndata: {seen}\n\n".encode())
+            self.wfile.flush()
+            while not self.announcer.closing:
+                latest = self.announcer.wait(seen, timeout=15)
+                if self.announcer.closing:
+                    break
+                if latest != seen:
+                    seen = latest
+                    self.wfile.write(f"data: {seen}\n\n".encode())
+                else:
+                    self.wfile.write(b": still here\n\n")
+                self.wfile.flush()
+        except OSError:
+            pass  # the tab went away
+
+
+class ChildProcess:
+    """A child in its own process group, stopped with everything it started."""
+
+    def __init__(self, name, command, cwd, env=None, **popen):
+        self.name = name
+        self.command = command
+        self.cwd = cwd
+        self.env = env
+        self.popen = popen
+        self.process = None
+
+    def start(self):
+        """Start the child in a new process group."""
+        self.process = subprocess.Popen(
+            self.command, cwd=self.cwd, env=self.env, process_group=0, **self.popen
+        )
+        return self.process
+
+    def running(self):
+        """True while the child is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace=3.0):
+        """SIGTERM the child's group, then SIGKILL whatever is left; reap the child."""
+        process = self.process
+        if process is None:
+            return
+        for stream in (process.stdin,):
+            if stream:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+        # Forked helpers may outlive the leader: the group goes in any case.
+        _signal_group(process.pid, signal.SIGKILL)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            logger.error("devserver: %s (pid %s) did not stop", self.name, process.pid)
+        if process.stdout:
+            process.stdout.close()
+        self.process = None
+
+
+def _signal_group(pgid, signum):
+    try:
+        os.killpg(pgid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class BuildWorker(ChildProcess):
+    """The warm Pelican (worker.py) as a child process."""
+
+    def __init__(self, root, settings, content, output, forms_endpoint, env):
+        command = [sys.executable, "-m", "devserver.worker", "--settings", str(settings)]
+        if content:
+            command += ["--content", str(content)]
+        command += ["--output", str(output)]
+        if forms_endpoint:
+            command += ["--forms-endpoint", forms_endpoint]
+        # The worker imports this package wherever the settings live.
+        env = dict(env)
+        package_parent = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (package_parent, env.get("PYTHONPATH", "")) if p
+        )
+        super().__init__(
+            "build worker",
+            command,
+            cwd=root,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
+
+    def start(self):
+        """Start the worker and wait for its first (full) build."""
+        super().start()
+        return self._answer()
+
+    def build(self, full=False):
+        """Ask for a rebuild and wait for it; returns the worker's answer."""
+        if not self.running():
+            return self.start()
+        self.process.stdin.write(json.dumps({"full": full}) + "\n")
+        self.process.stdin.flush()
+        return self._answer()
+
+    def _answer(self):
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            return {"ok": False, "error": "the build worker stopped", "fatal": True}
+        return json.loads(line)
+
+
+def _settings_paths(settings_file, content, forms_dir, endpoint_dir):
+    """Folders to watch, by what a change there needs: content, full or restart."""
+    from pelican.settings import read_settings
+
+    settings = read_settings(str(settings_file))
+    base = Path(settings_file).resolve().parent
+    content = Path(content or settings["PATH"]).resolve()
+    theme = Path(settings["THEME"])
+    theme = theme if theme.is_absolute() else (base / theme)
+    plugins = [(p if Path(p).is_absolute() else base / p) for p in settings.get("PLUGIN_PATHS", [])]
+    watched = {"content": [content], "full": [], "restart": []}
+    if theme.is_dir():
+        watched["full"].append(theme.resolve())
+    watched["restart"] += [Path(p).resolve() for p in plugins if Path(p).is_dir()]
+    for folder in (forms_dir, endpoint_dir):
+        if folder.is_dir():
+            watched["restart"].append(folder.resolve())
+    return watched
+
+
+def _describe(result):
+    if not result.get("ok"):
+        return f"build FAILED: {result.get('error')} (fix it and save again)"
+    text = f"built in {result.get('seconds', 0):.2f} s"
+    if "rendered" in result:
+        text += f": {result['rendered']} written, {result['skipped']} unchanged" + (
+            f", {result['removed']} removed" if result.get("removed") else ""
+        )
+    return text
+
+
+def serve(
+    root,
+    settings,
+    port=8000,
+    endpoint_port=8001,
+    start_endpoint=True,
+    content=None,
+    output=None,
+    host="127.0.0.1",
+):
+    """Build, serve and live-reload until Ctrl-C (or SIGTERM); then stop everything."""
+    import watchfiles
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
+    root = Path(root).resolve()
+    settings = Path(settings).resolve()
+    output = Path(output or root / "output").resolve()
+    site_url = f"http://{host}:{port}"
+    env = dict(os.environ)
+    env.setdefault("SITEURL", site_url)
+    endpoint_main = root / "endpoint" / "__main__.py"
+    use_endpoint = start_endpoint and endpoint_main.is_file()
+    forms_endpoint = f"http://{host}:{endpoint_port}" if use_endpoint else None
+
+    # Stop cleanly on SIGTERM and SIGHUP as on Ctrl-C.
+    def _interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _interrupt)
+
+    announcer = BuildAnnouncer()
+    handler = functools.partial(
+        type("Handler", (DevRequestHandler,), {"announcer": announcer}), directory=str(output)
+    )
+    try:
+        httpd = http.server.ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise SystemExit(
+            f"devserver: cannot listen on {site_url} ({exc.strerror}); "
+            "is another server running? Try `invoke serve --port 8002`."
+        ) from None
+    httpd.daemon_threads = True
+
+    worker = BuildWorker(root, settings, content, output, forms_endpoint, env)
+    endpoint = None
+    if use_endpoint:
+        endpoint_env = dict(env)
+        endpoint_env.setdefault("SITE_URL", site_url)
+        endpoint_env.setdefault("ALLOWED_ORIGINS", f"{site_url},http://localhost:{port}")
+        endpoint = ChildProcess(
+            "form endpoint",
+            [sys.executable, "-m", "endpoint", "--port", str(endpoint_port)],
+            cwd=root,
+            env=endpoint_env,
+        )
+    server_thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    stop = threading.Event()
+    try:
+        if endpoint:
+            endpoint.start()
+        logger.info("devserver: building %s ...", output)
+        result = worker.start()
+        logger.info("devserver: %s", _describe(result))
+        server_thread.start()
+        logger.info("devserver: serving %s/ (Ctrl-C to stop)", site_url)
+        if endpoint:
+            logger.info("devserver: form endpoint on %s", forms_endpoint)
+        announcer.announce()
+        _watch_loop(watchfiles, root, settings, content, output, worker, endpoint, announcer, stop)
+    except KeyboardInterrupt:
+        logger.info("devserver: stopping")
+    finally:
+        stop.set()
+        announcer.close()
+        if server_thread.is_alive():
+            httpd.shutdown()
+        httpd.server_close()
+        worker.stop()
+        if endpoint:
+            endpoint.stop()
+
+
+def _watch_loop(watchfiles, root, settings, content, output, worker, endpoint, announcer, stop):
+    watched = _settings_paths(settings, content, root / "forms", root / "endpoint")
+    settings_files = sorted({settings, *root.glob("*conf.py")})
+    stamps = {path: _stamp(path) for path in settings_files}
+    folders = [path for kind in watched.values() for path in kind]
+    watch_filter = watchfiles.DefaultFilter(ignore_paths=[str(output)])
+    endpoint_warned = False
+    for changes in watchfiles.watch(
+        *folders,
+        watch_filter=watch_filter,
+        debounce=400,
+        step=30,
+        rust_timeout=1000,
+        yield_on_timeout=True,
+        stop_event=stop,
+    ):
+        changed = {Path(path) for _, path in changes}
+        for path in settings_files:
+            if _stamp(path) != stamps[path]:
+                stamps[path] = _stamp(path)
+                changed.add(path)
+        if endpoint and not endpoint.running() and not endpoint_warned:
+            logger.warning("devserver: the form endpoint stopped; forms will not submit")
+            endpoint_warned = True
+        if not changed:
+            continue
+        kind = _kind_of_change(changed, watched, settings_files)
+        names = ", ".join(sorted(_short(p, root) for p in changed))
+        started = time.perf_counter()
+        if kind == "restart":
+            logger.info("devserver: %s changed; restarting the build worker", names)
+            worker.stop()
+            if endpoint and any(
+                _within(p, root / "endpoint") or _within(p, root / "forms") for p in changed
+            ):
+                endpoint.stop()
+                endpoint.start()
+                endpoint_warned = False
+            result = worker.start()
+        else:
+            logger.info("devserver: %s changed", names)
+            result = worker.build(full=(kind == "full"))
+        logger.info(
+            "devserver: %s (%.2f s after the change was seen)",
+            _describe(result),
+            time.perf_counter() - started,
+        )
+        if result.get("ok"):
+            announcer.announce()
+
+
+def _stamp(path):
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _within(path, folder):
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _kind_of_change(changed, watched, settings_files):
+    """'restart' beats 'full' beats 'content'."""
+    kinds = set()
+    for path in changed:
+        if path in settings_files or any(_within(path, f) for f in watched["restart"]):
+            kinds.add("restart")
+        elif any(_within(path, f) for f in watched["full"]):
+            kinds.add("full")
+        else:
+            kinds.add("content")
+    for kind in ("restart", "full", "content"):
+        if kind in kinds:
+            return kind
+    return "content"
+
+
+def _short(path, root):
+    try:
+        return str(Path(path).relative_to(root))
+    except ValueError:
+        return str(path)

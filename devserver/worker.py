@@ -1,0 +1,139 @@
+"""The build worker: a warm Pelican that rebuilds on request.
+
+The dev server starts it as a child process and talks to it over stdin and
+stdout, one JSON object a line:
+
+    -> {"full": false}                       rebuild; only changed pages are rendered
+    -> {"full": true}                        empty the output and render everything
+    <- {"ok": true, "seconds": 0.41, "rendered": 12, "skipped": 1480, "removed": 0}
+    <- {"ok": false, "error": "..."}
+
+It builds once on start (full) and answers that build too. End of input ends
+it. Keeping Pelican, its plugins and its reader cache loaded between builds is
+what makes a rebuild fast; a change to plugins or settings restarts the worker.
+
+Run: python -m devserver.worker --settings pelicanconf.py [--content DIR]
+     [--output DIR] [--forms-endpoint URL]
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+logger = logging.getLogger("devserver")
+
+
+def _clear_memoized_content():
+    # Pelican memoises rendered content per object in a class-wide dict; in a
+    # long-lived process every old build would stay in memory.
+    from pelican.contents import Content
+
+    for name in ("get_content", "get_summary"):
+        cache = getattr(Content.__dict__.get(name), "cache", None)
+        if cache is not None:
+            cache.clear()
+
+
+class WarmBuilder:
+    """A Pelican instance kept loaded between builds, with incremental writing on."""
+
+    def __init__(self, settings_path, content=None, output=None, forms_endpoint=None):
+        from pelican import Pelican
+        from pelican.settings import read_settings
+
+        override = {}
+        if content:
+            override["PATH"] = str(Path(content).resolve())
+        if output:
+            override["OUTPUT_PATH"] = str(Path(output).resolve())
+        settings = read_settings(str(settings_path), override=override)
+        options = dict(settings.get("FASTBUILD") or {})
+        options["incremental"] = True
+        settings["FASTBUILD"] = options
+        if forms_endpoint and isinstance(settings.get("FORMS"), dict):
+            settings["FORMS"] = {**settings["FORMS"], "endpoint": forms_endpoint}
+        # Never wipe the output on each run: the incremental writer keeps what
+        # did not change and removes what no longer exists.
+        settings["DELETE_OUTPUT_DIRECTORY"] = False
+        self.settings = settings
+        self.output = settings["OUTPUT_PATH"]
+        if "fastbuild" not in [getattr(p, "__name__", p) for p in settings["PLUGINS"]]:
+            logger.warning(
+                "devserver: the fastbuild plugin is not in PLUGINS; every rebuild is full"
+            )
+        self.pelican = Pelican(settings)
+
+    def build(self, full=False):
+        """Run Pelican; `full` empties the output first. Returns a result dict."""
+        from pelican.utils import clean_output_dir
+
+        started = time.perf_counter()
+        # Loaded by Pelican from PLUGIN_PATHS; absent when not enabled.
+        fastbuild = sys.modules.get("fastbuild")
+        if full:
+            if fastbuild is not None:
+                fastbuild.forget(self.output)
+            if os.path.isdir(self.output):
+                clean_output_dir(self.output, self.settings.get("OUTPUT_RETENTION", []))
+        _clear_memoized_content()
+        try:
+            self.pelican.run()
+        except Exception as exc:  # noqa: BLE001 - reported to the server, worker lives on
+            logger.error("devserver: build failed: %s", exc, exc_info=True)
+            if fastbuild is not None:
+                # A half-finished build leaves unknown files: start over next time.
+                fastbuild.forget(self.output)
+            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        result = {"ok": True, "seconds": round(time.perf_counter() - started, 3)}
+        if fastbuild is not None:
+            stats = fastbuild.LAST_STATS.get(os.path.abspath(self.output), {})
+            for key in ("rendered", "skipped", "removed"):
+                result[key] = stats.get(key, 0)
+        return result
+
+
+def main(argv=None):
+    """Entry point of the worker process."""
+    parser = argparse.ArgumentParser(prog="python -m devserver.worker")
+    parser.add_argument("--settings", required=True)
+    parser.add_argument("--content")
+    parser.add_argument("--output")
+    parser.add_argument("--forms-endpoint")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args(argv)
+
+    # Answers go to the real stdout; anything else printed goes to stderr.
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    from pelican.log import init as init_logging
+
+    init_logging(level=logging.INFO if args.verbose else logging.WARNING)
+    logger.setLevel(logging.INFO)
+
+    def answer(result):
+        answers.write(json.dumps(result) + "\n")
+        answers.flush()
+
+    try:
+        builder = WarmBuilder(args.settings, args.content, args.output, args.forms_endpoint)
+    except Exception as exc:  # noqa: BLE001 - bad settings: tell the server, then stop
+        logger.error("devserver: cannot load the settings: %s", exc)
+        answer({"ok": False, "error": f"{type(exc).__name__}: {exc}", "fatal": True})
+        return 1
+    answer(builder.build(full=True))
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        request = json.loads(line)
+        answer(builder.build(full=bool(request.get("full"))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

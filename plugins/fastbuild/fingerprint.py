@@ -1,0 +1,220 @@
+"""Digests of everything a page is rendered from, so unchanged pages can be skipped.
+
+A page's fingerprint covers its output name, the source of every template it
+uses (with extends/include/import followed), and a digest of the value of each
+variable those templates name. Content objects named directly (`article`, or the
+items of `articles`, `articles_page`, `dates`, ...) are digested with their text;
+content reached through another object's attributes (`article.next_article`) is
+digested by its metadata only, since themes show links to neighbours, not their
+text. Paginators are digested by their shape (count, pages), not by every item.
+"""
+
+import datetime
+import decimal
+import hashlib
+import os
+import types
+
+from jinja2 import TemplateNotFound, meta
+from pelican.contents import Content
+from pelican.paginator import Page, Paginator
+from pelican.urlwrappers import URLWrapper
+
+# Attributes of a content object that are the same for every page of a build
+# (the shared context and settings) or digested separately (the text).
+_SKIPPED_ATTRIBUTES = frozenset({"_context", "settings", "_content"})
+_SIMPLE_TYPES = (str, bytes, int, float, bool, type(None), decimal.Decimal)
+_TIME_TYPES = (datetime.datetime, datetime.date, datetime.time, datetime.timedelta)
+_CALLABLE_TYPES = (
+    types.FunctionType,
+    types.BuiltinFunctionType,
+    types.MethodType,
+    types.ModuleType,
+    type,
+)
+_MAX_DEPTH = 8
+
+
+def _hash(*parts):
+    digest = hashlib.blake2b(digest_size=16)
+    for part in parts:
+        if isinstance(part, str):
+            part = part.encode("utf-8", "surrogatepass")
+        digest.update(part)
+        digest.update(b"\x1f")
+    return digest.digest()
+
+
+class _Unknowable(Exception):
+    """A value whose digest would not be stable between builds."""
+
+
+class Digester:
+    """Digests values of one build's context; memoised by object identity.
+
+    One Digester lives for one build only: the memo holds a reference to every
+    value it digested, so identities cannot be reused while it lives.
+    """
+
+    def __init__(self, context):
+        self._context = context
+        self._memo = {}
+        self._link_map = None
+
+    def digest(self, value, full=True):
+        """A 16-byte digest of `value`; `full` includes the text of content objects."""
+        try:
+            return self._digest(value, full, 0)
+        except _Unknowable:
+            # Unique on purpose: a page that depends on it is always rendered.
+            return os.urandom(16)
+
+    def _digest(self, value, full, depth):
+        if isinstance(value, _SIMPLE_TYPES):
+            return _hash(type(value).__name__, repr(value) if not isinstance(value, str) else value)
+        key = (id(value), full)
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit[1]
+        if depth > _MAX_DEPTH:
+            raise _Unknowable
+        result = self._compute(value, full, depth + 1)
+        self._memo[key] = (value, result)
+        return result
+
+    def _compute(self, value, full, depth):
+        if isinstance(value, Content):
+            return self._content(value, full, depth)
+        if isinstance(value, URLWrapper):
+            return _hash(
+                "U", type(value).__name__, value.name, value.slug, value.url, value.save_as
+            )
+        if isinstance(value, Page):
+            parts = [
+                "P",
+                str(value.number),
+                value.full_name,
+                str(value.base_url),
+                self._digest(value.paginator, full, depth),
+            ]
+            if full:
+                parts.append(self._digest(value.object_list, True, depth))
+            return _hash(*parts)
+        if isinstance(value, Paginator):
+            return _hash(
+                "G",
+                value.name,
+                str(value.url),
+                str(value.count),
+                str(value.num_pages),
+                str(value.per_page),
+                str(value.orphans),
+            )
+        if isinstance(value, _TIME_TYPES):
+            return _hash("T", repr(value))
+        if isinstance(value, list | tuple):
+            return _hash(type(value).__name__, *(self._digest(v, full, depth) for v in value))
+        if isinstance(value, set | frozenset):
+            return _hash("S", *sorted(self._digest(v, full, depth) for v in value))
+        if isinstance(value, dict):
+            items = sorted(
+                self._digest(k, full, depth) + self._digest(v, full, depth)
+                for k, v in value.items()
+            )
+            return _hash("D", *items)
+        if isinstance(value, _CALLABLE_TYPES):
+            name = getattr(value, "__qualname__", None) or getattr(value, "__name__", None)
+            if name is None:
+                raise _Unknowable
+            return _hash("F", getattr(value, "__module__", "") or "", name)
+        state = getattr(value, "__dict__", None)
+        if state is not None:
+            return _hash("O", type(value).__qualname__, self._digest(state, full, depth))
+        text = repr(value)
+        if " at 0x" in text:
+            raise _Unknowable
+        return _hash("R", type(value).__qualname__, text)
+
+    def _content(self, value, full, depth):
+        # Content nested inside content (neighbours, translations) counts by
+        # its identity and metadata, never by its text: this keeps one edit
+        # from spreading along the chain of next/previous links.
+        state = []
+        for name in sorted(vars(value)):
+            if name in _SKIPPED_ATTRIBUTES:
+                continue
+            attribute = getattr(value, name)
+            state.append(name)
+            state.append(self._nested(attribute, depth))
+        parts = ["C", type(value).__name__, *state]
+        if full:
+            parts.append(value._content or "")
+            if value._content and value._get_intrasite_link_regex().search(value._content):
+                parts.append(self.link_map())
+        return _hash(*parts)
+
+    def _nested(self, value, depth):
+        if isinstance(value, Content):
+            return _hash(
+                "ref",
+                type(value).__name__,
+                str(getattr(value, "source_path", "")),
+                str(value.url),
+                str(value.save_as),
+                str(getattr(value, "title", "")),
+                repr(getattr(value, "date", None)),
+                str(getattr(value, "status", "")),
+            )
+        if isinstance(value, list | tuple) and any(isinstance(v, Content) for v in value):
+            return _hash("refs", *(self._nested(v, depth) for v in value))
+        return self._digest(value, False, depth)
+
+    def link_map(self):
+        """Digest of where every source file ends up: `{filename}` links depend on it."""
+        if self._link_map is None:
+            pairs = []
+            for kind in ("generated_content", "static_content"):
+                for path, item in sorted(self._context.get(kind, {}).items()):
+                    pairs.append(kind + path + "=" + (str(item.url) if item is not None else ""))
+            self._link_map = _hash("L", *pairs)
+        return self._link_map
+
+
+class TemplateVariables:
+    """The context variables a template can read, following extends/include/import."""
+
+    def __init__(self):
+        self._memo = {}
+
+    def of(self, template):
+        """(names, source digest) for a template, or None when it cannot be known."""
+        key = (id(template.environment), template.name)
+        if key not in self._memo:
+            self._memo[key] = self._walk(template.environment, template.name)
+        return self._memo[key]
+
+    def _walk(self, environment, name):
+        names = set()
+        sources = []
+        seen = set()
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                source, _, _ = environment.loader.get_source(environment, current)
+            except TemplateNotFound:
+                # `include ... ignore missing`; a missing required template
+                # fails the render itself.
+                sources.append(current + ":missing")
+                continue
+            sources.append(current + ":" + source)
+            ast = environment.parse(source)
+            names |= meta.find_undeclared_variables(ast)
+            for referenced in meta.find_referenced_templates(ast):
+                if referenced is None:
+                    return None
+                pending.append(referenced)
+        return frozenset(names), _hash("templates", *sorted(sources))
