@@ -13,6 +13,11 @@ BROWSER_PAGES = [
     "/blog/2013/big-list-online-organizing/",
     "/blog/category/blog/",
     "/blog/archives/",
+    "/trainings/",
+    "/trainings/digital-skills-for-labor/",
+    "/trainings/conference-2011/",
+    "/internships/",
+    "/internships/fall-2013-online-organizing-intern/",
 ]
 
 AXE_OPTIONS = {
