@@ -19,8 +19,8 @@ import codecs
 import json
 import logging
 import re
+import secrets
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -299,7 +299,7 @@ class EndpointApp:
 
         stamp = format_time(now)
         submission = Submission(
-            id=uuid.uuid4().hex,
+            id=secrets.token_hex(16),
             form_id=form.id,
             submitted_at=stamp,
             fields=fields,
