@@ -35,7 +35,9 @@ def filled(make_client, sqlite_url):
     client.post("knowledge-donor", valid("knowledge-donor", name=HYPERLINK, source="afl"))
     clock.now += 7 * 86400
     client.post("knowledge-donor", valid("knowledge-donor", email="two@example.org", phone=""))
+    clock.now += 60
     client.post("knowledge-donor", valid("knowledge-donor", email="Rosa@Example.org", hours="20+"))
+    clock.now += 60
     client.post("help-request", valid("help-request", email="rosa@example.org"))
     assert len(client.app.storage.submissions()) == 4
     return client
