@@ -360,6 +360,26 @@ def check(c, content=None):
         raise Exit(code=result.exited)
 
 
+# --- Benchmarks (issue 5) -------------------------------------------------
+
+
+@task(
+    help={
+        "quick": "A small run (40 posts, 3 s of load) that finishes in under a minute",
+        "posts": "Posts in the synthetic site (default 1000; the scale run uses 5x)",
+        "output": "JSON file for the figures (default bench-results/bench.json)",
+    }
+)
+def bench(c, quick=False, posts=None, output=None):
+    """Benchmark builds (ours against plain Pelican) and the form endpoint."""
+    args = ["--quick"] if quick else []
+    if posts:
+        args += ["--posts", str(int(posts))]
+    if output:
+        args += ["--output", str(output)]
+    c.run(shlex.join([PY, "-m", "bench", *args]), pty=False)
+
+
 # --- Quality ------------------------------------------------------------
 
 

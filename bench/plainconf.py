@@ -23,8 +23,6 @@ _SHARED = [
     "DEFAULT_LANG",
     "DEFAULT_DATE_FORMAT",
     "DEFAULT_CATEGORY",
-    "ARTICLE_PATHS",
-    "PAGE_PATHS",
     "STATIC_PATHS",
     "EXTRA_PATH_METADATA",
     "DEFAULT_PAGINATION",
@@ -55,6 +53,10 @@ _SHARED += [name for name in dir(ours) if name.endswith(("_URL", "_SAVE_AS")) an
 globals().update({name: getattr(ours, name) for name in _SHARED if hasattr(ours, name)})
 
 THEME = "simple"
+# Only the blog posts: trainings, intern calls and our pages (form pages) need our
+# plugins and templates. They are a few percent of the files, all in A's favour to B.
+ARTICLE_PATHS = ["blog"]
+PAGE_PATHS = []
 TYPOGRIFY = True
 PLUGINS = []
 PLUGIN_PATHS = []

@@ -1,0 +1,57 @@
+"""Site builds for the benchmark: A (our configuration) against B (plain Pelican).
+
+Every build runs as its own `python -m pelican` subprocess, as a volunteer's would.
+"""
+
+import shutil
+import statistics
+import sys
+from pathlib import Path
+
+from bench.measure import run_measured
+
+ROOT = Path(__file__).resolve().parent.parent
+OUR_SETTINGS = ROOT / "pelicanconf.py"
+PLAIN_SETTINGS = ROOT / "bench" / "plainconf.py"
+
+
+def build_a(content, output, cache, cold, memory=False, extra=()):
+    """Build A: pelicanconf.py with every plugin, our theme and its reader cache.
+
+    cold=True deletes the cache folder first (a first build, or `invoke clean`);
+    cold=False keeps the cache the previous A build left (a volunteer's rebuild).
+    """
+    if cold:
+        shutil.rmtree(cache, ignore_errors=True)
+    shutil.rmtree(output, ignore_errors=True)
+    cmd = [
+        sys.executable, "-m", "pelican", str(content), "-s", str(OUR_SETTINGS),
+        "-o", str(output), "--cache-path", str(cache), *extra,
+    ]  # fmt: skip
+    return run_measured(cmd, cwd=ROOT, memory=memory)
+
+
+def build_b(content, output, memory=False):
+    """Build B: plain Pelican 4.12, simple theme, typogrify, same feeds, no cache."""
+    shutil.rmtree(output, ignore_errors=True)
+    cmd = [
+        sys.executable, "-m", "pelican", str(content), "-s", str(PLAIN_SETTINGS),
+        "-o", str(output),
+    ]  # fmt: skip
+    return run_measured(cmd, cwd=ROOT, memory=memory)
+
+
+def compare_builds(content, work, rounds, report):
+    """Warm up, then alternate A cold, A warm, B `rounds` times; report medians and ratios."""
+    cache = work / "cache-a"
+    out_a, out_b = work / "out-a", work / "out-b"
+    times = {"A_cold": [], "A_warm": [], "B": []}
+    build_a(content, out_a, cache, cold=True)  # warm-up: imports, disk cache, page cache
+    build_b(content, out_b)
+    for _ in range(rounds):
+        times["A_cold"].append(build_a(content, out_a, cache, cold=True)["seconds"])
+        # The cold build just wrote the cache: this is a rebuild with nothing changed.
+        times["A_warm"].append(build_a(content, out_a, cache, cold=False)["seconds"])
+        times["B"].append(build_b(content, out_b)["seconds"])
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return medians, times, out_a

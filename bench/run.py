@@ -1,0 +1,225 @@
+"""`invoke bench`: build and endpoint figures, one `name value` line each, and a JSON file.
+
+    python -m bench [--quick] [--posts N] [--output FILE]
+
+Figures carry their unit in the name (_s, _ms, _mb, _bytes, _per_s) or are
+plain ratios and counts. Build A is our configuration (pelicanconf.py with
+every plugin); B is plain Pelican 4.12 (bench/plainconf.py). "cold" means A's
+content cache was deleted first (a first build or after `invoke clean`);
+"warm" means the cache the previous A build wrote was kept (a rebuild with
+no change, like a volunteer's second `make build`). B uses no cache: plain
+Pelican's default.
+"""
+
+import argparse
+import inspect
+import json
+import math
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import builds, endpoint_load, pages
+from bench.synthetic import generate_site
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_OUTPUT = ROOT / "bench-results" / "bench.json"
+SITE_URL = "http://127.0.0.1:8000"
+
+
+def parse_args(argv=None):
+    """Command-line options."""
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small run in under a minute")
+    parser.add_argument("--posts", type=int, default=None, help="posts in the site (1000)")
+    parser.add_argument("--output", default=str(DEFAULT_OUTPUT), help="JSON file to write")
+    args = parser.parse_args(argv)
+    if args.posts is not None and args.posts < 1:
+        parser.error("--posts must be at least 1")
+    return args
+
+
+class Figures:
+    """Collects figures, printing each as `name value` the moment it is known."""
+
+    def __init__(self):
+        self.values = {}
+        self.notes = []
+
+    def add(self, name, value):
+        if isinstance(value, float):
+            value = round(value, 4)
+        self.values[name] = value
+        print(f"{name} {value}", flush=True)
+
+    def note(self, text):
+        self.notes.append(text)
+        print(f"# {text}", flush=True)
+
+
+def _without_fastread():
+    import pelicanconf
+
+    return json.dumps([name for name in pelicanconf.PLUGINS if name != "fastread"])
+
+
+def bench_builds(figures, work, posts, rounds):
+    """A cold, A warm, B, and A without fastread (the "before"), alternated."""
+    content = work / f"site-{posts}"
+    counts = generate_site(content, posts)
+    figures.add(f"site_{posts}_posts", counts["posts"])
+    figures.add(f"site_{posts}_trainings", counts["trainings"])
+    figures.add(f"site_{posts}_intern_calls", counts["intern_calls"])
+    before = ["-e", f"PLUGINS={_without_fastread()}"]
+    out_a, out_b = work / "out-a", work / "out-b"
+    cache, cache_before = work / "cache-a", work / "cache-before"
+    runs = {
+        "A_cold": lambda: builds.build_a(content, out_a, cache, cold=True),
+        "A_warm": lambda: builds.build_a(content, out_a, cache, cold=False),
+        "B": lambda: builds.build_b(content, out_b),
+        "A_before_cold": lambda: builds.build_a(
+            content, out_a, cache_before, cold=True, extra=before
+        ),
+        "A_before_warm": lambda: builds.build_a(
+            content, out_a, cache_before, cold=False, extra=before
+        ),
+    }
+    runs["A_cold"]()  # warm-up: imports, page cache, the pyc files
+    runs["B"]()
+    times = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, run in runs.items():
+            times[name].append(run()["seconds"])
+    # The last run left A's output where the page weights can read it.
+    runs["A_cold"]()
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name in ("A_cold", "A_warm", "B", "A_before_cold", "A_before_warm"):
+        figures.add(f"build_{posts}_{name}_median_s", medians[name])
+    b = medians["B"]
+    figures.add(f"build_{posts}_ratio_A_cold_over_B", medians["A_cold"] / b)
+    figures.add(f"build_{posts}_ratio_A_warm_over_B", medians["A_warm"] / b)
+    figures.add(f"build_{posts}_ratio_A_before_cold_over_B", medians["A_before_cold"] / b)
+    figures.add(f"build_{posts}_ratio_A_before_warm_over_B", medians["A_before_warm"] / b)
+    return content, out_a, medians
+
+
+def bench_scale(figures, work, small, large, small_medians):
+    """One A (cold) and one B build at `large` posts: time growth and peak memory."""
+    content = work / f"site-{large}"
+    generate_site(content, large)
+    out_a, out_b = work / "out-large-a", work / "out-large-b"
+    a = builds.build_a(content, out_a, work / "cache-large", cold=True, memory=True)
+    b = builds.build_b(content, out_b, memory=True)
+    figures.add(f"build_{large}_A_cold_s", a["seconds"])
+    figures.add(f"build_{large}_B_s", b["seconds"])
+    figures.add(f"build_{large}_over_{small}_A_cold", a["seconds"] / small_medians["A_cold"])
+    figures.add(f"build_{large}_over_{small}_B", b["seconds"] / small_medians["B"])
+    mb = 1024 * 1024
+    figures.add(f"peak_memory_{large}_A_pss_mb", a["peak_pss_bytes"] / mb)
+    figures.add(f"peak_memory_{large}_B_pss_mb", b["peak_pss_bytes"] / mb)
+    figures.add(
+        f"peak_memory_{large}_ratio_A_over_B_pss", a["peak_pss_bytes"] / b["peak_pss_bytes"]
+    )
+    figures.add(f"peak_memory_{large}_A_rss_sum_mb", a["peak_rss_bytes"] / mb)
+    figures.add(f"peak_memory_{large}_B_rss_sum_mb", b["peak_rss_bytes"] / mb)
+    figures.add(
+        f"peak_memory_{large}_ratio_A_over_B_rss_sum", a["peak_rss_bytes"] / b["peak_rss_bytes"]
+    )
+    for folder in (out_a, out_b, content):
+        builds.shutil.rmtree(folder, ignore_errors=True)
+
+
+def bench_pages(figures, output):
+    """HTML + CSS + JS bytes of one page per template of the A build."""
+    weights = pages.template_weights(output, SITE_URL)
+    for template, sizes in weights.items():
+        figures.add(f"page_bytes_{template}", sizes["total"])
+    if weights:
+        figures.add("page_bytes_max", max(sizes["total"] for sizes in weights.values()))
+
+
+def bench_save_to_page(figures, content, work, quick):
+    """Save-to-page from bench.save_to_page (the dev-server work), when it exists."""
+    try:
+        from bench import save_to_page
+    except ImportError:
+        figures.note("save_to_page: bench/save_to_page.py is not in the repository yet; skipped")
+        return
+    measure = getattr(save_to_page, "measure_save_to_page", None)
+    if measure is None:
+        figures.note("save_to_page: measure_save_to_page() not found; skipped")
+        return
+    offered = {"content": content, "work": work, "quick": quick, "site_url": SITE_URL}
+    accepted = inspect.signature(measure).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    kwargs = {k: v for k, v in offered.items() if takes_any or k in accepted}
+    result = measure(**kwargs)
+    if isinstance(result, dict):
+        for name, value in result.items():
+            figures.add(name if name.startswith("save_to_page") else f"save_to_page_{name}", value)
+    else:
+        figures.add("save_to_page_s", float(result))
+
+
+def bench_endpoint(figures, work, seconds):
+    """Cold import, then 32 clients against SQLite and against PostgreSQL."""
+    figures.add("endpoint_cold_import_ms", endpoint_load.cold_import_ms())
+    figures.note(
+        "endpoint load: MIN_FILL_SECONDS=0 and RATE_LIMIT_PER_HOUR=10000000 for the run "
+        "(all clients share one loopback address); every other check stays on"
+    )
+    results = {"sqlite": endpoint_load.load_test(endpoint_load.sqlite_url(work), seconds)}
+    with endpoint_load.ThrowawayPostgres() as url:
+        results["postgres"] = endpoint_load.load_test(url, seconds)
+    for database, result in results.items():
+        prefix = f"endpoint_{database}_32_clients"
+        figures.add(f"{prefix}_submissions_per_s", result["submissions_per_s"])
+        figures.add(f"{prefix}_p50_ms", result["p50_ms"])
+        figures.add(f"{prefix}_p99_ms", result["p99_ms"])
+        figures.add(f"{prefix}_ok_answers", result["ok"])
+        figures.add(f"{prefix}_stored_rows", result["stored"])
+        figures.add(f"{prefix}_lost", result["lost"])
+        figures.add(f"{prefix}_failed_requests", result["errors"])
+
+
+def main(argv=None):
+    """Run every benchmark; returns the process exit code."""
+    args = parse_args(argv)
+    quick = args.quick
+    posts = args.posts or (40 if quick else 1000)
+    large = posts * 5
+    rounds = 1 if quick else 3
+    seconds = 3 if quick else 20
+    figures = Figures()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder:
+        work = Path(folder)
+        content, output_a, medians = bench_builds(figures, work, posts, rounds)
+        bench_pages(figures, output_a)
+        bench_scale(figures, work, posts, large, medians)
+        bench_save_to_page(figures, content, work, quick)
+        bench_endpoint(figures, work, seconds)
+    figures.add("bench_total_s", time.perf_counter() - started)
+    result = {
+        "figures": figures.values,
+        "notes": figures.notes,
+        "settings": {"quick": quick, "posts": posts, "large_posts": large, "rounds": rounds,
+                     "load_seconds": seconds, "load_clients": 32},
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": len(__import__("os").sched_getaffinity(0))},
+        "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+    }  # fmt: skip
+    bad = [name for name, value in figures.values.items()
+           if isinstance(value, float) and not math.isfinite(value)]  # fmt: skip
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"# wrote {output}", file=sys.stderr)
+    if bad:
+        print(f"# figures without a value: {', '.join(bad)}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,163 @@
+"""The fastread plugin: parallel reading and the typogrify cache leave the output identical."""
+
+import filecmp
+import gzip
+import pickle
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.helpers import ROOT
+
+POSTS = 12
+
+
+def _post(number, extra=""):
+    return textwrap.dedent(
+        f"""\
+        Title: "Quoted" title -- number {number}
+        Date: 2020-01-{number:02d} 10:00
+        Category: News
+        Tags: alpha, beta{number % 3}
+        Summary: The "summary" of post {number} -- with dashes... and the AFL-CIO.
+        {extra}
+        ## It's a heading
+
+        Some "quoted text" -- with an em dash... and *emphasis* from the AFL-CIO.
+        A [link](https://example.org/{number}) and `code -- untouched`.
+
+        - one "item"
+        - two 'items'
+        """
+    )
+
+
+@pytest.fixture
+def site(tmp_path):
+    """Fixture content, and a settings file taking the plugin list on the command line."""
+    content = tmp_path / "content"
+    (content / "posts").mkdir(parents=True)
+    for number in range(1, POSTS + 1):
+        (content / "posts" / f"post-{number}.md").write_text(_post(number), encoding="utf-8")
+    settings = tmp_path / "settings.py"
+    settings.write_text(
+        textwrap.dedent(
+            f"""\
+            SITEURL = "http://127.0.0.1:8000"
+            THEME = "simple"
+            TIMEZONE = "UTC"
+            TYPOGRIFY = True
+            PLUGIN_PATHS = [{str(ROOT / "plugins")!r}]
+            FASTREAD = {{"min_files": 2, "workers": 2}}
+            CACHE_CONTENT = True
+            LOAD_CONTENT_CACHE = True
+            FEED_ALL_ATOM = "feeds/all.atom.xml"
+            MARKDOWN = {{"extension_configs": {{"markdown.extensions.extra": {{}},
+                         "markdown.extensions.meta": {{}}}}, "output_format": "html5"}}
+            """
+        ),
+        encoding="utf-8",
+    )
+    return content, settings, tmp_path
+
+
+def build(content, settings, output, cache, plugins, check=True, extra=(), overrides=()):
+    """A Pelican build in a subprocess with the given PLUGINS (and other -e overrides)."""
+    cmd = [
+        sys.executable, "-m", "pelican", str(content), "-s", str(settings),
+        "-o", str(output), "--cache-path", str(cache),
+        *extra, "-e", f"PLUGINS={plugins}", *overrides,
+    ]  # fmt: skip
+    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise AssertionError(f"pelican failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def assert_same_tree(left, right):
+    """Every file in both trees exists in the other with the same bytes."""
+    comparison = filecmp.dircmp(left, right)
+    pending = [comparison]
+    while pending:
+        current = pending.pop()
+        assert not current.left_only and not current.right_only, (
+            current.left,
+            current.left_only,
+            current.right_only,
+        )
+        _, mismatch, errors = filecmp.cmpfiles(
+            current.left, current.right, current.common_files, shallow=False
+        )
+        assert not mismatch and not errors, (current.left, mismatch, errors)
+        pending.extend(current.subdirs.values())
+
+
+def load_cache(cache):
+    path = cache / "ArticlesGenerator-Readers"
+    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with opener(path, "rb") as handle:
+        return pickle.load(handle)
+
+
+def test_output_identical_cold_and_warm(site):
+    content, settings, tmp = site
+    build(content, settings, tmp / "plain", tmp / "cache-plain", "[]")
+    cold = build(content, settings, tmp / "cold", tmp / "cache", '["fastread"]', extra=["-D"])
+    assert f"fastread: {POSTS} of {POSTS} files read by 2 workers" in cold.stdout + cold.stderr
+    assert_same_tree(tmp / "plain", tmp / "cold")
+    # typogrify's results are stored with the content, one memo per source file.
+    memo = load_cache(tmp / "cache")["fastread:typogrify:v1"]
+    assert set(memo) == {str(path) for path in (content / "posts").glob("*.md")}
+    assert all(len(entries) == 3 for entries in memo.values())  # content, title, summary
+    assert any(
+        "&#8220;quoted text&#8221;" in text
+        for text in memo[str(content / "posts" / "post-1.md")].values()
+    )
+
+    warm = build(content, settings, tmp / "warm", tmp / "cache", '["fastread"]', extra=["-D"])
+    assert "files read by" not in warm.stdout + warm.stderr  # nothing stale: no pool
+    assert_same_tree(tmp / "plain", tmp / "warm")
+
+
+def test_edit_after_cached_build_matches_clean_build(site):
+    content, settings, tmp = site
+    build(content, settings, tmp / "first", tmp / "cache", '["fastread"]')
+    post = content / "posts" / "post-3.md"
+    post.write_text(_post(3).replace('Some "quoted', 'New "edited'), encoding="utf-8")
+    (content / "posts" / "post-5.md").unlink()
+    build(content, settings, tmp / "second", tmp / "cache", '["fastread"]')
+    build(content, settings, tmp / "clean", tmp / "cache-clean", "[]")
+    assert_same_tree(tmp / "clean", tmp / "second")
+    memo = load_cache(tmp / "cache")["fastread:typogrify:v1"]
+    assert str(content / "posts" / "post-5.md") not in memo  # deleted files are dropped
+
+
+def test_a_file_pelican_cannot_read_is_reported_once_as_usual(site):
+    content, settings, tmp = site
+    (content / "posts" / "post-2.md").write_text(
+        _post(2, extra="Title: A second title"), encoding="utf-8"
+    )
+    plain = build(content, settings, tmp / "plain", tmp / "c1", "[]")
+    ours = build(content, settings, tmp / "ours", tmp / "c2", '["fastread"]')
+    # A repeated Title makes Pelican give up on the file, with an error naming it.
+    message = "Could not process posts/post-2.md"
+    assert (plain.stdout + plain.stderr).count(message) == 1
+    assert (ours.stdout + ours.stderr).count(message) == 1
+    assert_same_tree(tmp / "plain", tmp / "ours")
+    fatal = build(
+        content, settings, tmp / "fatal", tmp / "c3", '["fastread"]', check=False,
+        extra=["--fatal", "errors"],
+    )  # fmt: skip
+    assert fatal.returncode != 0 and message in fatal.stdout + fatal.stderr
+
+
+def test_unknown_setting_is_named(site):
+    content, settings, tmp = site
+    result = build(
+        content, settings, tmp / "out", tmp / "cache", '["fastread"]', check=False,
+        overrides=['FASTREAD={"wokers": 2}'],
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "fastread: unknown FASTREAD key 'wokers'" in result.stdout + result.stderr
