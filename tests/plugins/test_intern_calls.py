@@ -9,7 +9,8 @@ import feedparser
 import lxml.html
 import pytest
 
-from tests.helpers import ROOT, run_pelican
+from tests.helpers import ROOT, run_pelican, static_server
+from tests.plugins.checks import axe_violations, html_errors
 
 FIXTURE = ROOT / "tests" / "fixtures" / "intern_calls" / "content"
 
@@ -101,3 +102,23 @@ def test_listing_shows_open_calls_first(site):
 def test_intern_calls_have_a_category_feed(site):
     feed = feedparser.parse(str(site / "feeds/category/internships.atom.xml"))
     assert not feed.bozo and len(feed.entries) == 3
+
+
+INTERN_PAGES = [
+    "internships/index.html",
+    "internships/open-call/index.html",
+    "internships/closed-call/index.html",
+    "internships/later-call/index.html",
+]
+
+
+def test_intern_pages_are_valid_html(site):
+    assert html_errors([site / path for path in INTERN_PAGES]) == []
+
+
+@pytest.mark.browser
+def test_intern_pages_pass_axe_in_light_and_dark(site, browser):
+    # Open (with the form and testimonials) and closed; the listing is a site-test page.
+    with static_server(site) as url:
+        urls = [f"{url}/internships/{slug}/" for slug in ("open-call", "closed-call")]
+        assert axe_violations(browser, urls) == []
