@@ -16,7 +16,7 @@ DEFAULTS = {"enabled": True}
 
 
 class ContentCheckError(Exception):
-    """The content has problems (already printed as a report); the build must stop."""
+    """The content has problems; the message is the whole report."""
 
     exitcode = 1
 
@@ -31,13 +31,19 @@ def check_settings(settings) -> dict:
     return {**DEFAULTS, **given}
 
 
-def _stop(message: str):
-    """Stop the build: a clean exit 1 from the command line; an exception under the
-    auto-reloading dev server, which reports it and keeps watching for the fix."""
+def _stop(report: str):
+    """Stop the build. From the `pelican` command: print the report and exit 1 (no
+    traceback). Elsewhere (the dev server's warm Pelican, autoreload): raise, so the
+    caller shows the report and keeps watching for the fix."""
+    program = Path(sys.argv[0])
+    command_line = program.name == "pelican" or (
+        program.name == "__main__.py" and program.parent.name == "pelican"
+    )
     watching = {"-r", "--autoreload", "-l", "--listen"} & set(sys.argv[1:])
-    if Path(sys.argv[0]).name in ("pelican", "__main__.py") and not watching:
+    if command_line and not watching:
+        print(report, file=sys.stderr, flush=True)
         raise SystemExit(1)
-    raise ContentCheckError(message)
+    raise ContentCheckError(report)
 
 
 def before_reading(pelican):
@@ -46,8 +52,7 @@ def before_reading(pelican):
         return None
     problems = check_content(pelican.settings)
     if problems:
-        print(format_report(problems), file=sys.stderr, flush=True)
-        _stop(f"content_check: {len(problems)} problem(s) in the content, listed above")
+        _stop(format_report(problems))
     logger.info("content_check: every content file's metadata is fine")
     return None
 
@@ -90,12 +95,7 @@ def after_reading(generators):
             "this file (see its message above) — fix what that message names and build again"
             for path in dropped
         ]
-        print(
-            "Content check: some files were skipped.\n" + "\n".join(lines),
-            file=sys.stderr,
-            flush=True,
-        )
-        _stop(f"content_check: {len(dropped)} file(s) were skipped")
+        _stop("Content check: some files were skipped.\n" + "\n".join(lines))
 
 
 def _status(path: Path) -> str:

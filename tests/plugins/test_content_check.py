@@ -183,3 +183,29 @@ def test_scaffolds_have_every_field_explained_and_pass_once_filled_in(
     )
     path.write_text(filled, encoding="utf-8")
     assert check_main([SETTINGS, str(content)]) == 0, capsys.readouterr().err
+
+
+def test_safety_net_names_a_file_pelican_dropped(tmp_path):
+    """If Pelican still skips a file the check passed, the build stops and names it."""
+    from content_check.plugin import ContentCheckError, after_reading
+    from pelican.settings import read_settings
+
+    content = tmp_path / "content"
+    (content / "blog").mkdir(parents=True)
+    (content / "blog" / "kept.md").write_text("Title: Kept\nDate: 2013-01-01\n\nKept.\n")
+    (content / "blog" / "lost.md").write_text("Title: Lost\nDate: 2013-01-02\n\nLost.\n")
+    settings = read_settings(SETTINGS, override={"PATH": str(content)})
+
+    class Read:
+        def __init__(self, path):
+            self.source_path = str(path)
+
+    class Generator:
+        def __init__(self):
+            self.settings = settings
+            self.articles = [Read(content / "blog" / "kept.md")]
+
+    with pytest.raises(ContentCheckError) as raised:
+        after_reading([Generator()])
+    assert "content/blog/lost.md:1: file: Pelican did not build this file" in str(raised.value)
+    assert "kept.md" not in str(raised.value)
