@@ -80,6 +80,7 @@ def test_calendar_feed_has_every_event_and_marks_the_cancelled_one(site):
         "full-house",
         "spring-past",
         "older-past",
+        "postponed-panel",
     }
     assert str(events["london-cancelled@organizing20.org"]["STATUS"]) == "CANCELLED"
     london = events["london-cancelled@organizing20.org"].decoded("DTSTART")
@@ -198,6 +199,7 @@ def test_listing_splits_upcoming_soonest_first_and_past_latest_first(site):
         "London Evening",
         "Online Weekend",
         "Full House",
+        "Postponed Panel",
     ]
     assert titles(doc, "past") == ["Spring Past", "Older Past"]
     assert "Cancelled" in doc.xpath("//section[h2[@id='upcoming']]//li[2]")[0].text_content()
@@ -223,7 +225,7 @@ def test_trainings_have_a_category_feed(site):
     assert not feed.bozo
     links = {entry.link for entry in feed.entries}
     assert any(link.endswith("/trainings/digital-skills/") for link in links)
-    assert len(feed.entries) == 6
+    assert len(feed.entries) == 7
 
 
 EVENT_PAGES = [
@@ -248,3 +250,15 @@ def test_event_pages_pass_axe_in_light_and_dark(site, browser):
     with static_server(site) as url:
         urls = [f"{url}/trainings/{slug}/" for slug in ("digital-skills", "london-cancelled")]
         assert axe_violations(browser, urls) == []
+
+
+def test_postponed_event_is_marked_everywhere_and_still_takes_registrations(site):
+    doc = page(site, "trainings/postponed-panel/index.html")
+    assert "Postponed." in doc.xpath("//*[contains(@class, 'status-banner')]")[0].text_content()
+    assert doc.xpath("//section[@id='register']//form")
+    data = json_ld(site, "postponed-panel")
+    assert data["eventStatus"] == "https://schema.org/EventPostponed"
+    assert data["eventAttendanceMode"] == "https://schema.org/MixedEventAttendanceMode"
+    assert [place["@type"] for place in data["location"]] == ["Place", "VirtualLocation"]
+    (event,) = calendar(site / "trainings/postponed-panel/postponed-panel.ics").walk("VEVENT")
+    assert str(event["STATUS"]) == "TENTATIVE"
