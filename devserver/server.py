@@ -301,8 +301,6 @@ def serve(
     host="127.0.0.1",
 ):
     """Build, serve and live-reload until Ctrl-C (or SIGTERM); then stop everything."""
-    import watchfiles
-
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
     root = Path(root).resolve()
@@ -352,6 +350,8 @@ def serve(
     try:
         if endpoint:
             endpoint.start()
+        # Watch before the first build, so no save is ever missed.
+        watcher = Watcher(root, settings, content, output, stop)
         logger.info("devserver: building %s ...", output)
         result = worker.start()
         logger.info("devserver: %s", _describe(result))
@@ -360,7 +360,7 @@ def serve(
         if endpoint:
             logger.info("devserver: form endpoint on %s", forms_endpoint)
         announcer.announce()
-        _watch_loop(watchfiles, root, settings, content, output, worker, endpoint, announcer, stop)
+        _rebuild_on_changes(watcher, root, worker, endpoint, announcer)
     except KeyboardInterrupt:
         logger.info("devserver: stopping")
     finally:
@@ -374,33 +374,51 @@ def serve(
             endpoint.stop()
 
 
-def _watch_loop(watchfiles, root, settings, content, output, worker, endpoint, announcer, stop):
-    watched = _settings_paths(settings, content, root / "forms", root / "endpoint")
-    settings_files = sorted({settings, *root.glob("*conf.py")})
-    stamps = {path: _stamp(path) for path in settings_files}
-    folders = [path for kind in watched.values() for path in kind]
-    watch_filter = watchfiles.DefaultFilter(ignore_paths=[str(output)])
+class Watcher:
+    """The watched folders and settings files, and the sets of paths changed in them."""
+
+    def __init__(self, root, settings, content, output, stop):
+        import watchfiles
+
+        self.watched = _settings_paths(settings, content, root / "forms", root / "endpoint")
+        self.settings_files = sorted({settings, *root.glob("*conf.py")})
+        self._stamps = {path: _stamp(path) for path in self.settings_files}
+        folders = [path for kind in self.watched.values() for path in kind]
+        self._changes = watchfiles.watch(
+            *folders,
+            watch_filter=watchfiles.DefaultFilter(ignore_paths=[str(output)]),
+            debounce=400,
+            step=30,
+            rust_timeout=300,
+            yield_on_timeout=True,
+            stop_event=stop,
+        )
+        # The first step starts the watcher; what it saw, the first build covers.
+        next(self._changes, None)
+
+    def __iter__(self):
+        for changes in self._changes:
+            changed = {Path(path) for _, path in changes}
+            for path in self.settings_files:
+                if _stamp(path) != self._stamps[path]:
+                    self._stamps[path] = _stamp(path)
+                    changed.add(path)
+            yield changed
+
+    def kind_of_change(self, changed):
+        """'restart' beats 'full' beats 'content'."""
+        return _kind_of_change(changed, self.watched, self.settings_files)
+
+
+def _rebuild_on_changes(watcher, root, worker, endpoint, announcer):
     endpoint_warned = False
-    for changes in watchfiles.watch(
-        *folders,
-        watch_filter=watch_filter,
-        debounce=400,
-        step=30,
-        rust_timeout=1000,
-        yield_on_timeout=True,
-        stop_event=stop,
-    ):
-        changed = {Path(path) for _, path in changes}
-        for path in settings_files:
-            if _stamp(path) != stamps[path]:
-                stamps[path] = _stamp(path)
-                changed.add(path)
+    for changed in watcher:
         if endpoint and not endpoint.running() and not endpoint_warned:
             logger.warning("devserver: the form endpoint stopped; forms will not submit")
             endpoint_warned = True
         if not changed:
             continue
-        kind = _kind_of_change(changed, watched, settings_files)
+        kind = watcher.kind_of_change(changed)
         names = ", ".join(sorted(_short(p, root) for p in changed))
         started = time.perf_counter()
         if kind == "restart":

@@ -1,0 +1,170 @@
+"""`invoke serve` on a copy of the site: edits show up, tabs reload, Ctrl-C stops it all."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from tests.helpers import ROOT, free_port
+
+COPIED_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "devserver"]
+COPIED_FILES = ["pelicanconf.py", "publishconf.py", "tasks.py"]
+POST = """\
+Title: Live reload check
+Date: 2014-02-03 10:00
+Author: Charles Lenchner
+Slug: live-reload-check
+Tags: training
+Summary: A post the live reload test edits.
+
+This sentence is version-one of the text, and it ends here.
+"""
+
+
+def _get(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.status, response.read().decode("utf-8")
+
+
+def _descendants(pid):
+    """Every process below `pid`, from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`invoke serve` running on free ports from a copy of the site."""
+    base = tmp_path_factory.mktemp("serve")
+    for name in COPIED_FOLDERS:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, base / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in COPIED_FILES:
+        shutil.copy(ROOT / name, base / name)
+    post = base / "content" / "blog" / "2014-02-03-live-reload-check.md"
+    post.write_text(POST, "utf-8")
+    port, endpoint_port = free_port(), free_port()
+    log = (base / "serve.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "invoke",
+            "serve",
+            "--port",
+            str(port),
+            "--endpoint-port",
+            str(endpoint_port),
+        ],
+        cwd=base,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if _get(url + "/")[0] == 200:
+                break
+        except (urllib.error.URLError, ConnectionError):
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("the dev server did not start:\n" + (base / "serve.log").read_text())
+        time.sleep(0.2)
+    handle = {
+        "process": process,
+        "url": url,
+        "post": post,
+        "page": url + "/blog/2014/live-reload-check/",
+        "log": base / "serve.log",
+    }
+    yield handle
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    log.close()
+
+
+def _edit(post, old, new):
+    post.write_text(post.read_text("utf-8").replace(old, new), "utf-8")
+
+
+def test_saved_text_is_served_within_five_seconds(server):
+    status, html = _get(server["page"])
+    assert status == 200 and "version-one" in html
+    assert '<script src="/__livereload.js"' in html
+    _edit(server["post"], "version-one", "version-two")
+    saved = time.monotonic()
+    while time.monotonic() - saved < 5:
+        if "version-two" in _get(server["page"])[1]:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the edit was not served within 5 s:\n" + server["log"].read_text())
+
+
+def test_missing_page_gets_the_sites_404_page(server):
+    with pytest.raises(urllib.error.HTTPError) as error:
+        _get(server["url"] + "/no-such-page/")
+    assert error.value.code == 404
+    assert "__livereload.js" in error.value.read().decode("utf-8")
+
+
+@pytest.mark.browser
+def test_open_tab_reloads_by_itself(server, browser):
+    page = browser.new_page()
+    try:
+        page.goto(server["page"])
+        page.wait_for_function("() => document.body.innerText.includes('of the text')")
+        # A mark that only survives if the page is never reloaded.
+        page.evaluate("window.__notReloaded = true")
+        _edit(server["post"], "of the text", "of the text (tab-reloaded-itself)")
+        page.wait_for_function(
+            "() => window.__notReloaded === undefined"
+            " && document.body.innerText.includes('tab-reloaded-itself')",
+            timeout=10_000,
+        )
+    finally:
+        page.close()
+
+
+def test_ctrl_c_stops_every_process(server):
+    process = server["process"]
+    tree = _descendants(process.pid)
+    assert len(tree) >= 2, "expected the build worker and the form endpoint"
+    process.send_signal(signal.SIGINT)
+    process.wait(20)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in tree if _alive(pid)] == []
