@@ -1,5 +1,6 @@
 """The machinery behind the fastread plugin (see the package docstring)."""
 
+import gzip
 import hashlib
 import logging
 import multiprocessing
@@ -33,7 +34,8 @@ def fastread_settings(settings):
 
 
 def check_settings(pelican):
-    """Fail at start-up, naming the key, if FASTREAD is malformed."""
+    """Fail at start-up, naming the key, if FASTREAD is malformed; adapt an old cache."""
+    _uncompress_old_cache(pelican.settings)
     given = pelican.settings.get("FASTREAD") or {}
     if not isinstance(given, dict):
         raise FastreadSettingsError("fastread: FASTREAD must be a dict")
@@ -49,6 +51,32 @@ def check_settings(pelican):
                 + (" >= 0" if expected is int else "")
                 + f", not {value!r}"
             )
+
+
+def _uncompress_old_cache(settings):
+    """Rewrite gzip cache files uncompressed when GZIP_CACHE is off.
+
+    Pelican would warn that it cannot unpickle them (failing a `--fatal warnings`
+    build) and start from an empty cache; their content is still good.
+    """
+    if settings.get("GZIP_CACHE", True) or not settings.get("LOAD_CONTENT_CACHE"):
+        return
+    folder = settings.get("CACHE_PATH")
+    if not folder or not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        try:
+            with open(path, "rb") as handle:
+                if handle.read(2) != b"\x1f\x8b":
+                    continue
+            with gzip.open(path, "rb") as handle:
+                data = handle.read()
+            with open(path + ".tmp", "wb") as handle:
+                handle.write(data)
+            os.replace(path + ".tmp", path)
+        except OSError as error:
+            log.debug("fastread: left cache file %s as it is (%s)", path, error)
 
 
 # --- typogrify cache ------------------------------------------------------
@@ -107,6 +135,8 @@ class _ReadersState:
         self.readers = readers
         self.options = options
         self.memo = None  # {source path: {key: typogrified text}}, loaded lazily
+        # Whether anything new went into the cache; if not, saving it is skipped.
+        self.dirty = False
 
     def load_memo(self):
         if self.memo is None:
@@ -125,6 +155,11 @@ def on_readers_init(readers):
         typogrify.filters.typogrify = cached_typogrify
     original_read_file = readers.read_file
     original_save_cache = readers.save_cache
+    original_cache_data = readers.cache_data
+
+    def cache_data(filename, data):
+        state.dirty = True
+        original_cache_data(filename, data)
 
     def read_file(base_path, path, *args, **kwargs):
         global _active
@@ -139,7 +174,9 @@ def on_readers_init(readers):
                 return original_read_file(base_path, path, *args, **kwargs)
             finally:
                 _active = None
-                memo[full] = current
+                if memo.get(full) != current:
+                    memo[full] = current
+                    state.dirty = True
         finally:
             if not getattr(readers, "_cache_data_policy", False):
                 # Nothing is saved: drop what the workers pre-read to spare memory.
@@ -147,13 +184,19 @@ def on_readers_init(readers):
 
     def save_cache():
         if use_memo and state.memo is not None and readers._cache_data_policy:
-            readers._cache[MEMO_KEY] = {
-                path: memo for path, memo in state.memo.items() if os.path.exists(path)
-            }
+            kept = {path: memo for path, memo in state.memo.items() if os.path.exists(path)}
+            if len(kept) != len(state.memo):
+                state.dirty = True
+            readers._cache[MEMO_KEY] = kept
+        cache_file = getattr(readers, "_cache_path", "")
+        if not state.dirty and cache_file and os.path.exists(cache_file):
+            # Everything came from this very file: writing it again changes nothing.
+            return
         original_save_cache()
 
     readers.read_file = read_file
     readers.save_cache = save_cache
+    readers.cache_data = cache_data
 
 
 # --- parallel reading -----------------------------------------------------
@@ -267,6 +310,7 @@ def on_generator_init(generator):
             for results in pool.imap_unordered(_read_chunk, chunks):
                 for full, stamp, content, metadata, entries in results:
                     readers._cache[full] = (stamp, (content, metadata))
+                    state.dirty = True
                     if memo is not None:
                         memo[full] = entries
                     done += 1

@@ -116,9 +116,26 @@ def test_output_identical_cold_and_warm(site):
         for text in memo[str(content / "posts" / "post-1.md")].values()
     )
 
+    cache_file = tmp / "cache" / "ArticlesGenerator-Readers"
+    written = cache_file.stat().st_mtime_ns
     warm = build(content, settings, tmp / "warm", tmp / "cache", '["fastread"]', extra=["-D"])
     assert "files read by" not in warm.stdout + warm.stderr  # nothing stale: no pool
     assert_same_tree(tmp / "plain", tmp / "warm")
+    # Nothing changed, so the cache file was not written again.
+    assert cache_file.stat().st_mtime_ns == written
+
+
+def test_old_gzip_cache_is_kept_when_compression_is_turned_off(site):
+    content, settings, tmp = site
+    build(content, settings, tmp / "plain", tmp / "cache", "[]")  # GZIP_CACHE on: gzip files
+    assert (tmp / "cache" / "ArticlesGenerator-Readers").read_bytes()[:2] == b"\x1f\x8b"
+    ours = build(
+        content, settings, tmp / "ours", tmp / "cache", '["fastread"]',
+        extra=["--fatal", "warnings", "-D"], overrides=["GZIP_CACHE=false"],
+    )  # fmt: skip
+    # The old cache was read (no pool needed: every file was already cached).
+    assert "files read by" not in ours.stdout + ours.stderr
+    assert_same_tree(tmp / "plain", tmp / "ours")
 
 
 def test_edit_after_cached_build_matches_clean_build(site):
