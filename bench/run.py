@@ -61,20 +61,26 @@ class Figures:
         print(f"# {text}", flush=True)
 
 
-def _without_fastread():
+# The speed work, switched off for the "before" builds.
+SPEED_PLUGINS = ("fastread", "fastbuild")
+
+
+def _before_speed_work():
+    """-e overrides: our configuration without the speed plugins, gzip cache as Pelican's."""
     import pelicanconf
 
-    return json.dumps([name for name in pelicanconf.PLUGINS if name != "fastread"])
+    plugins = [name for name in pelicanconf.PLUGINS if name not in SPEED_PLUGINS]
+    return ["-e", f"PLUGINS={json.dumps(plugins)}", "GZIP_CACHE=true"]
 
 
 def bench_builds(figures, work, posts, rounds):
-    """A cold, A warm, B, and A without fastread (the "before"), alternated."""
+    """A cold, A warm, B, and A before the speed work (A_before_*), alternated."""
     content = work / f"site-{posts}"
     counts = generate_site(content, posts)
     figures.add(f"site_{posts}_posts", counts["posts"])
     figures.add(f"site_{posts}_trainings", counts["trainings"])
     figures.add(f"site_{posts}_intern_calls", counts["intern_calls"])
-    before = ["-e", f"PLUGINS={_without_fastread()}"]
+    before = _before_speed_work()
     out_a, out_b = work / "out-a", work / "out-b"
     cache, cache_before = work / "cache-a", work / "cache-before"
     runs = {
