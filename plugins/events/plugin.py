@@ -156,7 +156,7 @@ def _plain(html) -> str:
     return Markup(html or "").striptags().replace("\xa0", " ")
 
 
-def event_json_ld(article, settings, now) -> dict:
+def event_json_ld(article, settings) -> dict:
     """schema.org Event for one event page (dates carry their UTC offset)."""
     event = article.event
     page_url = _absolute(settings, article.url)
@@ -222,7 +222,11 @@ def article_generator_finalized(generator):
     """Work out upcoming/past, JSON-LD and calendar links; share them with every template."""
     settings = generator.settings
     config = config_for(settings)
-    now = config["now"]
+    # Worked out on every build, so a long-running dev server never goes stale.
+    now = parse_now(
+        (generator.settings.get("EVENTS") or {}).get("now"),
+        generator.settings.get("TIMEZONE") or "UTC",
+    )
     events = _events(generator)
     # Drafts, hidden posts and translations get their pages too, but stay out of lists.
     others = [
@@ -245,14 +249,14 @@ def article_generator_finalized(generator):
         article.event_when = event.when_text()
         details = f"{_plain(article.summary)}\n\n{_absolute(settings, article.url)}"
         article.google_calendar_url = calendar.google_calendar_url(event, details)
-        article.event_json_ld = event_json_ld(article, settings, now)
+        article.event_json_ld = event_json_ld(article, settings)
     upcoming = sorted((a for a in events if not a.event_past), key=lambda a: a.event.starts_at)
     past = sorted(
         (a for a in events if a.event_past), key=lambda a: a.event.starts_at, reverse=True
     )
     generator.context["upcoming_trainings"] = upcoming
     generator.context["past_trainings"] = past
-    generator.context["EVENTS"] = {**config, "now": config["now"].isoformat()}
+    generator.context["EVENTS"] = {**config, "now": now.isoformat()}
     generator.context["trainings_calendar_url"] = config["calendar_save_as"]
     logger.info("events: %d upcoming, %d past", len(upcoming), len(past))
 

@@ -182,8 +182,11 @@ def _calls(generator) -> list:
 
 def article_generator_finalized(generator):
     """Open or closed, JSON-LD, and the open-first list every template can use."""
-    config = config_for(generator.settings)
-    now = config["now"]
+    # Worked out on every build, so a long-running dev server never goes stale.
+    now = parse_now(
+        (generator.settings.get("INTERN_CALLS") or {}).get("now"),
+        generator.settings.get("TIMEZONE") or "UTC",
+    )
     calls = _calls(generator)
     # Drafts, hidden posts and translations get their pages too, but stay out of lists.
     others = [
