@@ -262,3 +262,12 @@ def test_postponed_event_is_marked_everywhere_and_still_takes_registrations(site
     assert [place["@type"] for place in data["location"]] == ["Place", "VirtualLocation"]
     (event,) = calendar(site / "trainings/postponed-panel/postponed-panel.ics").walk("VEVENT")
     assert str(event["STATUS"]) == "TENTATIVE"
+
+
+def test_a_wrong_events_setting_stops_the_build_with_a_clear_message(tmp_path):
+    result = run_pelican(
+        FIXTURE, tmp_path, extra=['EVENTS={"now": "first of August"}'], check=False
+    )
+    assert result.returncode != 0
+    output = " ".join((result.stdout + result.stderr).split())
+    assert "events: 'now' is 'first of August'" in output
