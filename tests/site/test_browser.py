@@ -18,6 +18,8 @@ BROWSER_PAGES = [
     "/trainings/conference-2011/",
     "/internships/",
     "/internships/fall-2013-online-organizing-intern/",
+    "/knowledge-donors/",
+    "/knowledge-donors/request-help/",
 ]
 
 AXE_OPTIONS = {
