@@ -53,9 +53,16 @@ class ContentFile:
     section: str  # first folder under the content folder ("blog", "trainings", ...)
     meta: dict
     lines: dict
+    names: dict
 
     def line(self, field: str) -> int:
         return self.lines.get(field, 1)
+
+    def name(self, field: str) -> str:
+        """The field as the writer spelled it, or as they should ("Event_Status")."""
+        if field == "file":
+            return field
+        return self.names.get(field) or field.title()
 
 
 def read_front_matter(text: str) -> tuple[dict, dict]:
@@ -63,8 +70,15 @@ def read_front_matter(text: str) -> tuple[dict, dict]:
 
     Returns ({lower-case key: str or [str, ...]}, {key: line number}).
     """
+    meta, numbers, _names = _parse_front_matter(text)
+    return meta, numbers
+
+
+def _parse_front_matter(text: str) -> tuple[dict, dict, dict]:
+    """read_front_matter, plus {key: the name as the writer spelled it}."""
     meta: dict[str, list[str]] = {}
     numbers: dict[str, int] = {}
+    names: dict[str, str] = {}
     rows = text.splitlines()
     index = 0
     if rows and _BEGIN.match(rows[0]):
@@ -81,6 +95,7 @@ def read_front_matter(text: str) -> tuple[dict, dict]:
             key = found.group("key").lower().strip()
             meta.setdefault(key, []).append(found.group("value").strip())
             numbers.setdefault(key, index + 1)
+            names.setdefault(key, found.group("key").strip())
         else:
             more = _META_MORE.match(row)
             if more and key:
@@ -89,7 +104,7 @@ def read_front_matter(text: str) -> tuple[dict, dict]:
                 break
         index += 1
     flat = {key: values[0] if len(values) == 1 else values for key, values in meta.items()}
-    return flat, numbers
+    return flat, numbers, names
 
 
 def _load_sibling(module_name: str):
@@ -194,8 +209,9 @@ def load_file(path: Path, kind: str, settings) -> tuple[ContentFile | None, Prob
             "file",
             f"cannot be read ({error.strerror}) — check that the file exists and you may read it",
         )
+    names = {}
     if path.suffix.lower() in MARKDOWN_EXTENSIONS:
-        meta, numbers = read_front_matter(text)
+        meta, numbers, names = _parse_front_matter(text)
     else:
         meta, numbers = _read_other(path, settings)
         if meta is None:
@@ -206,7 +222,7 @@ def load_file(path: Path, kind: str, settings) -> tuple[ContentFile | None, Prob
                 f"Pelican cannot read this file ({numbers}) — fix its markup, or rewrite "
                 "it as a Markdown (.md) file",
             )
-    return ContentFile(path, shown, kind, section, meta, numbers), None
+    return ContentFile(path, shown, kind, section, meta, numbers, names), None
 
 
 def _read_other(path: Path, settings):
@@ -361,7 +377,8 @@ def check_content(settings) -> list[Problem]:
                 )
             )
         problems += [
-            Problem(item.shown_path, item.line(field), field, message) for field, message in found
+            Problem(item.shown_path, item.line(field), item.name(field), message)
+            for field, message in found
         ]
 
     problems += _duplicate_slugs(items, settings)
@@ -395,7 +412,7 @@ def _duplicate_slugs(items, settings) -> list[Problem]:
                 Problem(
                     item.shown_path,
                     line,
-                    "slug",
+                    item.name("slug"),
                     f"{slug!r} is also the slug of {others}, so one would replace the "
                     "other — give one of them a different `Slug:`",
                 )

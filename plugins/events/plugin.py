@@ -245,7 +245,9 @@ def article_generator_finalized(generator):
         event = article.event
         article.event_past = event.is_past(now)
         article.registration_open = event.registration_open(now)
-        article.ics_url = config["ics_save_as"].format(slug=article.slug)
+        # Only published events get a calendar file (drafts and hidden ones do not).
+        listed = any(article is published for published in events)
+        article.ics_url = config["ics_save_as"].format(slug=article.slug) if listed else None
         article.event_when = event.when_text()
         details = f"{_plain(article.summary)}\n\n{_absolute(settings, article.url)}"
         article.google_calendar_url = calendar.google_calendar_url(event, details)

@@ -27,29 +27,29 @@ from content_check.checker import read_front_matter  # noqa: E402
 CASES = {
     "missing title": (
         ["blog/missing-title.md"],
-        ["content/blog/missing-title.md:1: title: missing — add a line `Title:"],
+        ["content/blog/missing-title.md:1: Title: missing — add a line `Title:"],
     ),
     "date that does not parse": (
         ["blog/bad-date.md"],
-        ["content/blog/bad-date.md:2: date: '2013-13-45' is not a date we can read — "],
+        ["content/blog/bad-date.md:2: Date: '2013-13-45' is not a date we can read — "],
     ),
     "missing date": (
         ["blog/missing-date.md"],
-        ["content/blog/missing-date.md:1: date: missing — add a line `Date:"],
+        ["content/blog/missing-date.md:1: Date: missing — add a line `Date:"],
     ),
     "two files with the same slug": (
         ["blog/dup-one.md", "blog/dup-two.md"],
         [
-            "content/blog/dup-one.md:3: slug: 'same-slug' is also the slug of "
+            "content/blog/dup-one.md:3: Slug: 'same-slug' is also the slug of "
             "content/blog/dup-two.md",
-            "content/blog/dup-two.md:3: slug: 'same-slug' is also the slug of "
+            "content/blog/dup-two.md:3: Slug: 'same-slug' is also the slug of "
             "content/blog/dup-one.md",
         ],
     ),
     "training outside the trainings section": (
         ["blog/training-in-blog.md"],
         [
-            "content/blog/training-in-blog.md:3: start: this file has training details but "
+            "content/blog/training-in-blog.md:3: Start: this file has training details but "
             "is not in content/trainings/ — move it there"
         ],
     ),
@@ -62,44 +62,44 @@ CASES = {
     ),
     "unknown publishing status": (
         ["blog/unknown-status.md"],
-        ["content/blog/unknown-status.md:3: status: 'archived' is not a publishing status"],
+        ["content/blog/unknown-status.md:3: Status: 'archived' is not a publishing status"],
     ),
     "end before start": (
         ["trainings/end-before-start.md"],
         [
-            "content/trainings/end-before-start.md:4: end: the event ends (2013-08-21 08:00) "
+            "content/trainings/end-before-start.md:4: End: the event ends (2013-08-21 08:00) "
             "before it starts (2013-08-21 09:30) — check the End date and time"
         ],
     ),
     "unknown time zone": (
         ["trainings/unknown-zone.md"],
         [
-            "content/trainings/unknown-zone.md:5: timezone: 'America/NewYork' is not a time "
+            "content/trainings/unknown-zone.md:5: Timezone: 'America/NewYork' is not a time "
             "zone we know — use a name from the IANA list"
         ],
     ),
     "unknown event status": (
         ["trainings/unknown-event-status.md"],
         [
-            "content/trainings/unknown-event-status.md:6: event_status: 'canceled-ish' is "
+            "content/trainings/unknown-event-status.md:6: Event_Status: 'canceled-ish' is "
             "not a status we know — use one of: scheduled, cancelled, postponed, full"
         ],
     ),
     "start that does not parse": (
         ["trainings/bad-start.md"],
-        ["content/trainings/bad-start.md:3: start: 'August 21st, morning' is not a date"],
+        ["content/trainings/bad-start.md:3: Start: 'August 21st, morning' is not a date"],
     ),
     "registration form that does not exist": (
         ["trainings/no-such-form.md"],
         [
-            "content/trainings/no-such-form.md:6: registration: there is no form called "
+            "content/trainings/no-such-form.md:6: Registration: there is no form called "
             "'training-signup' — write `form` for our training-registration form"
         ],
     ),
     "application form that does not exist": (
         ["internships/no-such-form.md"],
         [
-            "content/internships/no-such-form.md:7: application: there is no form called "
+            "content/internships/no-such-form.md:7: Application: there is no form called "
             "'intern-signup' — write `form` for our intern-application form"
         ],
     ),
