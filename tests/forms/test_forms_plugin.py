@@ -5,6 +5,7 @@ import json
 import pytest
 from lxml import html as lxml_html
 
+from endpoint.forms import load_forms
 from tests.helpers import run_pelican
 
 ENDPOINT = "https://forms.example.org"
@@ -85,3 +86,17 @@ def test_a_broken_definition_stops_the_build_naming_the_file(tmp_path):
     )
     assert result.returncode != 0
     assert "broken.toml" in result.stdout + result.stderr
+
+
+def test_the_real_site_has_a_thank_you_page_for_every_form(built_site):
+    for form in load_forms().values():
+        page = built_site / form.thank_you / "index.html"
+        assert page.is_file(), f"{form.id} thanks people at {form.thank_you}, which is missing"
+
+
+def test_the_knowledge_donor_page_holds_the_signup_and_points_campaigns_on(built_site):
+    doc = lxml_html.parse(str(built_site / "knowledge-donors" / "index.html")).getroot()
+    assert doc.xpath("//form/@data-form") == ["knowledge-donor"]
+    assert "request-help/" in " ".join(doc.xpath("//main//a/@href"))
+    help_page = lxml_html.parse(str(built_site / "knowledge-donors/request-help/index.html"))
+    assert help_page.getroot().xpath("//form/@data-form") == ["help-request"]
