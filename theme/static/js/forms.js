@@ -192,8 +192,27 @@
     if (next) {
       window.location.assign(next);
     } else {
+      // Ready for another submission: a new token, or it would count as a repeat.
       form.reset();
+      ["_token", "_started"].forEach(function (name) {
+        var input = form.querySelector('input[name="' + name + '"]');
+        if (input) {
+          input.value = "";
+        }
+      });
+      fetchStart(form);
     }
+  }
+
+  function serverMessage(response, fallback) {
+    return response.json().then(
+      function (data) {
+        return (data && typeof data.error === "string" && data.error) || fallback;
+      },
+      function () {
+        return fallback;
+      }
+    );
   }
 
   function handleResponse(form, response) {
@@ -227,12 +246,12 @@
           "please try again in a few minutes."
       );
     }
-    return showNotSaved(
-      form,
-      "The form could not be accepted (error " +
-        response.status +
-        "). Nothing was saved; your answers are still here."
-    );
+    return serverMessage(
+      response,
+      "The form could not be accepted (error " + response.status + ")."
+    ).then(function (message) {
+      showNotSaved(form, message + " Nothing was saved; your answers are still here.");
+    });
   }
 
   function submit(form, event) {
