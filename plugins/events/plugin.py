@@ -258,7 +258,9 @@ def article_generator_finalized(generator):
     )
     generator.context["upcoming_trainings"] = upcoming
     generator.context["past_trainings"] = past
-    generator.context["EVENTS"] = {**config, "now": now.isoformat()}
+    # Templates read home_count and the like; "now" stays out of the shared context,
+    # so pages that do not depend on it are not re-rendered on every build.
+    generator.context["EVENTS"] = {k: v for k, v in config.items() if k != "now"}
     generator.context["trainings_calendar_url"] = config["calendar_save_as"]
     logger.info("events: %d upcoming, %d past", len(upcoming), len(past))
 
