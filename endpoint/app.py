@@ -162,7 +162,16 @@ class EndpointApp:
             log.error("endpoint: %s; answered 503", error)
             response = self.error_response(HTTPError(503, NOT_SAVED), wants_json)
         except Exception as error:  # noqa: BLE001 - never leak a traceback to a visitor
-            log.exception("endpoint: unexpected %s; answered 500", type(error).__name__)
+            # The type and where it happened, not the message: it may quote what was sent.
+            frame = error.__traceback__
+            while frame.tb_next:
+                frame = frame.tb_next
+            log.error(
+                "endpoint: unexpected %s at %s:%d; answered 500",
+                type(error).__name__,
+                frame.tb_frame.f_code.co_filename.rpartition("/")[2],
+                frame.tb_lineno,
+            )
             response = self.error_response(HTTPError(500, NOT_SAVED), wants_json)
         if allowed and environ.get("PATH_INFO", "").startswith("/forms/"):
             response.headers += [

@@ -341,3 +341,17 @@ def test_unsupported_media_type_is_415(client):
         "knowledge-donor", b"--x--", headers={"Content-Type": "multipart/form-data; boundary=x"}
     )
     assert answer.status == 415
+
+
+def test_an_unexpected_error_is_500_saying_nothing_was_saved_and_logs_nothing_personal(
+    client, caplog, monkeypatch
+):
+    def broken(*args, **kwargs):
+        raise ValueError("rosa@example.org broke it")
+
+    monkeypatch.setattr(client.app.storage, "add", broken)
+    answer = client.post("knowledge-donor", valid("knowledge-donor"))
+    assert answer.status == 500
+    assert "Nothing was saved" in answer.json()["error"]
+    assert "ValueError" in caplog.text and "rosa@example.org" not in caplog.text
+    assert rows(client) == []
