@@ -149,3 +149,25 @@ def test_stored_record_has_exactly_the_documented_columns(storage):
         "idempotency_token", "email", "content_hash", "notify_state",
         "notify_attempts", "notified_at",
     }  # fmt: skip
+
+
+def test_a_new_numbered_migration_runs_at_the_next_start_up(
+    storage, database_url, tmp_path, monkeypatch
+):
+    from endpoint.storage import base
+
+    storage.add(submission(1))
+    folder = tmp_path / "migrations"
+    folder.mkdir()
+    for path in base.MIGRATIONS_DIR.glob("*.sql"):
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "0002_organizer_notes.sql").write_text(
+        "-- A later change to the schema.\n"
+        "CREATE TABLE organizer_notes (submission_id TEXT NOT NULL, note TEXT NOT NULL);\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(base, "MIGRATIONS_DIR", folder)
+    restarted = open_storage(database_url)
+    assert restarted.applied_migrations() == ["0001", "0002"]
+    assert [s.id for s in restarted.submissions()] == ["id-1"]  # data kept
+    restarted.close()
