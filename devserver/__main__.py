@@ -14,6 +14,7 @@ def main(argv=None):
     parser.add_argument("--settings", default="pelicanconf.py", help="Pelican settings file")
     parser.add_argument("--content", help="content folder (default: the settings' PATH)")
     parser.add_argument("--output", help="output folder (default: output/ beside the settings)")
+    parser.add_argument("--cache", help="content cache folder (default: the settings' CACHE_PATH)")
     parser.add_argument("--port", type=int, default=8000, help="port of the site (8000)")
     parser.add_argument(
         "--endpoint-port", type=int, default=8001, help="port of the forms endpoint"
@@ -29,6 +30,7 @@ def main(argv=None):
         start_endpoint=not args.no_endpoint,
         content=args.content,
         output=args.output,
+        cache=args.cache,
     )
 
 

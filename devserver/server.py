@@ -214,13 +214,15 @@ def _signal_group(pgid, signum):
 class BuildWorker(ChildProcess):
     """The warm Pelican (worker.py) as a child process."""
 
-    def __init__(self, root, settings, content, output, forms_endpoint, env):
+    def __init__(self, root, settings, content, output, forms_endpoint, env, cache=None):
         command = [sys.executable, "-m", "devserver.worker", "--settings", str(settings)]
         if content:
             command += ["--content", str(content)]
         command += ["--output", str(output)]
         if forms_endpoint:
             command += ["--forms-endpoint", forms_endpoint]
+        if cache:
+            command += ["--cache", str(cache)]
         # The worker imports this package wherever the settings live.
         env = dict(env)
         package_parent = str(Path(__file__).resolve().parent.parent)
@@ -299,6 +301,7 @@ def serve(
     content=None,
     output=None,
     host="127.0.0.1",
+    cache=None,
 ):
     """Build, serve and live-reload until Ctrl-C (or SIGTERM); then stop everything."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -333,7 +336,7 @@ def serve(
         ) from None
     httpd.daemon_threads = True
 
-    worker = BuildWorker(root, settings, content, output, forms_endpoint, env)
+    worker = BuildWorker(root, settings, content, output, forms_endpoint, env, cache)
     endpoint = None
     if use_endpoint:
         endpoint_env = dict(env)

@@ -13,7 +13,7 @@ it. Keeping Pelican, its plugins and its reader cache loaded between builds is
 what makes a rebuild fast; a change to plugins or settings restarts the worker.
 
 Run: python -m devserver.worker --settings pelicanconf.py [--content DIR]
-     [--output DIR] [--forms-endpoint URL]
+     [--output DIR] [--forms-endpoint URL] [--cache DIR]
 """
 
 import argparse
@@ -23,6 +23,8 @@ import os
 import sys
 import time
 from pathlib import Path
+
+from jinja2 import BytecodeCache
 
 logger = logging.getLogger("devserver")
 
@@ -38,10 +40,28 @@ def _clear_memoized_content():
             cache.clear()
 
 
+class MemoryBytecodeCache(BytecodeCache):
+    """Jinja bytecode kept in memory; Jinja keys it on template name and source."""
+
+    # Class-wide, so the object itself has no state that changes between
+    # builds (fastbuild digests the settings, this object included).
+    _store = {}
+
+    def load_bytecode(self, bucket):
+        """Give Jinja the compiled template when its source is unchanged."""
+        stored = self._store.get(bucket.key)
+        if stored is not None and stored[0] == bucket.checksum:
+            bucket.code = stored[1]
+
+    def dump_bytecode(self, bucket):
+        """Remember a freshly compiled template."""
+        self._store[bucket.key] = (bucket.checksum, bucket.code)
+
+
 class WarmBuilder:
     """A Pelican instance kept loaded between builds, with incremental writing on."""
 
-    def __init__(self, settings_path, content=None, output=None, forms_endpoint=None):
+    def __init__(self, settings_path, content=None, output=None, forms_endpoint=None, cache=None):
         from pelican import Pelican
         from pelican.settings import read_settings
 
@@ -50,12 +70,19 @@ class WarmBuilder:
             override["PATH"] = str(Path(content).resolve())
         if output:
             override["OUTPUT_PATH"] = str(Path(output).resolve())
+        if cache:
+            override["CACHE_PATH"] = str(Path(cache).resolve())
         settings = read_settings(str(settings_path), override=override)
         options = dict(settings.get("FASTBUILD") or {})
         options["incremental"] = True
         settings["FASTBUILD"] = options
         if forms_endpoint and isinstance(settings.get("FORMS"), dict):
             settings["FORMS"] = {**settings["FORMS"], "endpoint": forms_endpoint}
+        # Templates are compiled once per process, not once per generator and build.
+        settings["JINJA_ENVIRONMENT"] = {
+            **settings.get("JINJA_ENVIRONMENT", {}),
+            "bytecode_cache": MemoryBytecodeCache(),
+        }
         # Never wipe the output on each run: the incremental writer keeps what
         # did not change and removes what no longer exists.
         settings["DELETE_OUTPUT_DIRECTORY"] = False
@@ -103,6 +130,7 @@ def main(argv=None):
     parser.add_argument("--content")
     parser.add_argument("--output")
     parser.add_argument("--forms-endpoint")
+    parser.add_argument("--cache", help="folder for Pelican's content cache")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
 
@@ -120,7 +148,9 @@ def main(argv=None):
         answers.flush()
 
     try:
-        builder = WarmBuilder(args.settings, args.content, args.output, args.forms_endpoint)
+        builder = WarmBuilder(
+            args.settings, args.content, args.output, args.forms_endpoint, args.cache
+        )
     except Exception as exc:  # noqa: BLE001 - bad settings: tell the server, then stop
         logger.error("devserver: cannot load the settings: %s", exc)
         answer({"ok": False, "error": f"{type(exc).__name__}: {exc}", "fatal": True})

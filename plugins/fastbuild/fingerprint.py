@@ -36,13 +36,20 @@ _MAX_DEPTH = 8
 
 
 def _hash(*parts):
-    digest = hashlib.blake2b(digest_size=16)
-    for part in parts:
-        if isinstance(part, str):
-            part = part.encode("utf-8", "surrogatepass")
-        digest.update(part)
-        digest.update(b"\x1f")
-    return digest.digest()
+    # The repr of a tuple of str and bytes is unambiguous and made in C.
+    text = repr(parts).encode("utf-8", "backslashreplace")
+    return hashlib.blake2b(text, digest_size=16).digest()
+
+
+def _token(value):
+    """A short unambiguous stand-in for a simple value (hashed only when long)."""
+    if isinstance(value, str):
+        tag, data = b"s", value.encode("utf-8", "surrogatepass")
+    else:
+        tag, data = type(value).__name__.encode(), repr(value).encode()
+    if len(data) > 48:
+        return b"#" + _hash(tag, data)
+    return tag + b"%d:" % len(data) + data
 
 
 class _Unknowable(Exception):
@@ -71,7 +78,7 @@ class Digester:
 
     def _digest(self, value, full, depth):
         if isinstance(value, _SIMPLE_TYPES):
-            return _hash(type(value).__name__, repr(value) if not isinstance(value, str) else value)
+            return _token(value)
         key = (id(value), full)
         hit = self._memo.get(key)
         if hit is not None:
@@ -86,9 +93,8 @@ class Digester:
         if isinstance(value, Content):
             return self._content(value, full, depth)
         if isinstance(value, URLWrapper):
-            return _hash(
-                "U", type(value).__name__, value.name, value.slug, value.url, value.save_as
-            )
+            # Its URL follows from its slug and the settings (digested apart).
+            return _hash("U", type(value).__name__, value.name, value.slug)
         if isinstance(value, Page):
             parts = [
                 "P",
@@ -140,11 +146,16 @@ class Digester:
         # its identity and metadata, never by its text: this keeps one edit
         # from spreading along the chain of next/previous links.
         state = []
-        for name in sorted(vars(value)):
+        metadata = getattr(value, "metadata", None) or {}
+        for name, attribute in sorted(vars(value).items()):
             if name in _SKIPPED_ATTRIBUTES:
                 continue
-            attribute = getattr(value, name)
+            if metadata.get(name, state) is attribute:
+                continue  # the same object as in metadata, digested there
             state.append(name)
+            if isinstance(attribute, _SIMPLE_TYPES):
+                state.append(_token(attribute))
+                continue
             state.append(self._nested(attribute, depth))
         parts = ["C", type(value).__name__, *state]
         if full:
@@ -155,19 +166,29 @@ class Digester:
 
     def _nested(self, value, depth):
         if isinstance(value, Content):
-            return _hash(
-                "ref",
-                type(value).__name__,
-                str(getattr(value, "source_path", "")),
-                str(value.url),
-                str(value.save_as),
-                str(getattr(value, "title", "")),
-                repr(getattr(value, "date", None)),
-                str(getattr(value, "status", "")),
-            )
+            key = (id(value), "ref")
+            hit = self._memo.get(key)
+            if hit is None:
+                hit = self._memo[key] = (value, self._reference(value))
+            return hit[1]
         if isinstance(value, list | tuple) and any(isinstance(v, Content) for v in value):
             return _hash("refs", *(self._nested(v, depth) for v in value))
         return self._digest(value, False, depth)
+
+    def _reference(self, value):
+        # What a link to it shows. Its URL follows from these and the
+        # settings; computing it is slow in Pelican, so it is left out.
+        return _hash(
+            "ref",
+            type(value).__name__,
+            *(
+                str(getattr(value, name, ""))
+                for name in ("source_path", "slug", "title", "date", "status", "lang")
+            ),
+            str(getattr(value, "category", "")),
+            str(value.metadata.get("url", "")),
+            str(value.metadata.get("save_as", "")),
+        )
 
     def link_map(self):
         """Digest of where every source file ends up: `{filename}` links depend on it."""
@@ -178,6 +199,22 @@ class Digester:
                     pairs.append(kind + path + "=" + (str(item.url) if item is not None else ""))
             self._link_map = _hash("L", *pairs)
         return self._link_map
+
+
+# (template name, source) -> (undeclared names, referenced templates); parsing
+# is the slow part and sources rarely change between builds.
+_PARSED = {}
+
+
+def _parse(environment, name, source):
+    key = (name, source)
+    if key not in _PARSED:
+        ast = environment.parse(source)
+        _PARSED[key] = (
+            frozenset(meta.find_undeclared_variables(ast)),
+            tuple(meta.find_referenced_templates(ast)),
+        )
+    return _PARSED[key]
 
 
 class TemplateVariables:
@@ -211,9 +248,9 @@ class TemplateVariables:
                 sources.append(current + ":missing")
                 continue
             sources.append(current + ":" + source)
-            ast = environment.parse(source)
-            names |= meta.find_undeclared_variables(ast)
-            for referenced in meta.find_referenced_templates(ast):
+            undeclared, references = _parse(environment, current, source)
+            names |= undeclared
+            for referenced in references:
                 if referenced is None:
                     return None
                 pending.append(referenced)
