@@ -88,11 +88,14 @@ class FastWriter(Writer):
         super().__init__(output_path, settings=settings)
         self.options = {**DEFAULTS, **(self.settings.get("FASTBUILD") or {})}
         self._jobs = {}
-        self._deferring = True
         self._incremental = bool(self.options["incremental"])
         key = os.path.abspath(output_path)
         self._state = _STATE.setdefault(key, {}) if self._incremental else {}
         self._previous = self._state.get("fingerprints", {})
+        # A warm incremental build renders each changed page as soon as it is
+        # recorded (the edited post appears sooner); other builds collect
+        # pages first, to render them on every core.
+        self._deferring = not self._previous
         self._fingerprints = {}
         self._variables = TemplateVariables()
         self._digesters = {}
