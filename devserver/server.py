@@ -3,8 +3,9 @@
 * serves the built site on http://127.0.0.1:PORT/ (404.html for missing pages);
 * watches content, theme, plugins, settings, forms and the endpoint with
   watchfiles and asks the build worker (a warm Pelican, see worker.py) to
-  rebuild: content edits re-render only the pages they touch, a theme change
-  renders everything, a plugin or settings change restarts the worker;
+  rebuild: content and template edits re-render only the pages they touch
+  (a file removed from the theme empties the output and renders everything),
+  a change to plugins, settings, forms or the endpoint restarts the worker;
 * reloads open tabs: every HTML page it serves gets one same-origin script,
   /__livereload.js, which listens to /__livereload (Server-Sent Events) and
   reloads when a newer build is announced. Files on disk are never changed;
@@ -386,6 +387,7 @@ class Watcher:
         self.watched = _settings_paths(settings, content, root / "forms", root / "endpoint")
         self.settings_files = sorted({settings, *root.glob("*conf.py")})
         self._stamps = {path: _stamp(path) for path in self.settings_files}
+        self.deleted = set()
         folders = [path for kind in self.watched.values() for path in kind]
         self._changes = watchfiles.watch(
             *folders,
@@ -400,8 +402,13 @@ class Watcher:
         next(self._changes, None)
 
     def __iter__(self):
+        import watchfiles
+
         for changes in self._changes:
             changed = {Path(path) for _, path in changes}
+            self.deleted = {
+                Path(path) for change, path in changes if change == watchfiles.Change.deleted
+            }
             for path in self.settings_files:
                 if _stamp(path) != self._stamps[path]:
                     self._stamps[path] = _stamp(path)
@@ -410,7 +417,7 @@ class Watcher:
 
     def kind_of_change(self, changed):
         """'restart' beats 'full' beats 'content'."""
-        return _kind_of_change(changed, self.watched, self.settings_files)
+        return _kind_of_change(changed, self.watched, self.settings_files, self.deleted)
 
 
 def _rebuild_on_changes(watcher, root, worker, endpoint, announcer):
@@ -462,14 +469,21 @@ def _within(path, folder):
     return True
 
 
-def _kind_of_change(changed, watched, settings_files):
-    """'restart' beats 'full' beats 'content'."""
+def _kind_of_change(changed, watched, settings_files, deleted=()):
+    """What a set of changed paths needs: 'restart' beats 'full' beats 'content'.
+
+    Plugins, settings, forms and the endpoint need a fresh worker. A theme
+    edit is rebuilt incrementally (fastbuild fingerprints every template a page
+    uses, so each page using the edited template is rendered again); a file
+    removed from the theme needs a full build, which clears the output.
+    """
     kinds = set()
     for path in changed:
         if path in settings_files or any(_within(path, f) for f in watched["restart"]):
             kinds.add("restart")
         elif any(_within(path, f) for f in watched["full"]):
-            kinds.add("full")
+            gone = path in deleted and not path.exists()  # editors save by renaming
+            kinds.add("full" if gone else "content")
         else:
             kinds.add("content")
     for kind in ("restart", "full", "content"):
