@@ -112,8 +112,8 @@ class WarmBuilder:
         except Exception as exc:  # noqa: BLE001 - reported to the server, worker lives on
             logger.error("devserver: build failed: %s", exc, exc_info=True)
             if fastbuild is not None:
-                # A half-finished build leaves unknown files: start over next time.
-                fastbuild.forget(self.output)
+                # The next build repairs what this one left half-done.
+                fastbuild.abandon(self.output)
             return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         result = {"ok": True, "seconds": round(time.perf_counter() - started, 3)}
         if fastbuild is not None:

@@ -18,9 +18,9 @@ from pelican.generators import StaticGenerator
 from pelican.plugins import signals
 from pelican.utils import sanitised_join
 
-from .writer import DEFAULTS, LAST_STATS, FastWriter, active_writer, forget
+from .writer import DEFAULTS, LAST_STATS, FastWriter, abandon, active_writer, forget
 
-__all__ = ["LAST_STATS", "FastWriter", "forget", "register"]
+__all__ = ["LAST_STATS", "FastWriter", "abandon", "forget", "register"]
 
 logger = logging.getLogger(__name__)
 

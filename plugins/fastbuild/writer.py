@@ -56,6 +56,24 @@ def active_writer():
     return _ACTIVE[-1] if _ACTIVE else None
 
 
+def abandon(output_path):
+    """After a failed build: make sure the next one repairs whatever it left.
+
+    Pages the failed build skipped are still as the last good build left
+    them; everything else it may have written is rendered again next time,
+    and removed if no longer produced.
+    """
+    writer = active_writer()
+    _ACTIVE.clear()
+    state = _STATE.get(os.path.abspath(output_path))
+    if writer is None or state is None:
+        return
+    state.setdefault("written", set()).update(writer._written_files)
+    fingerprints = state.get("fingerprints", {})
+    for path in writer._written_files - writer._skipped:
+        fingerprints.pop(path, None)
+
+
 class _Job:
     __slots__ = ("path", "name", "template", "context", "relative_urls", "kwargs", "siteurl")
 
@@ -102,6 +120,8 @@ class FastWriter(Writer):
         self.stats = {"rendered": 0, "skipped": 0, "removed": 0, "seconds": 0.0}
         LAST_STATS[key] = self.stats
         self._started = time.perf_counter()
+        self._skipped = set()
+        _ACTIVE.clear()  # one build at a time in a process
         _ACTIVE.append(self)
 
     # --- Pelican's overwrite rules, applied when a page is recorded ---------
@@ -224,6 +244,7 @@ class FastWriter(Writer):
             if self._previous.get(full_path) == fingerprint and os.path.exists(full_path):
                 if self._claim(full_path, override_output):
                     self.stats["skipped"] += 1
+                    self._skipped.add(full_path)
                 return None
             self.stats["rendered"] += 1
         return super().write_feed(
@@ -300,6 +321,7 @@ class FastWriter(Writer):
                     and os.path.exists(job.path)
                 ):
                     self.stats["skipped"] += 1
+                    self._skipped.add(job.path)
                 else:
                     todo.append(job)
         else:

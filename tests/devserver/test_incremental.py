@@ -80,11 +80,12 @@ def _answer(site):
     return json.loads(line)
 
 
-def _rebuild(site):
+def _rebuild(site, expect_ok=True):
     site["worker"].stdin.write(json.dumps({"full": False}) + "\n")
     site["worker"].stdin.flush()
     answer = _answer(site)
-    assert answer["ok"], f"incremental build failed: {answer}\n" + site["log"].read_text()
+    if expect_ok:
+        assert answer["ok"], f"incremental build failed: {answer}\n" + site["log"].read_text()
     return answer
 
 
@@ -185,4 +186,19 @@ def test_changing_a_theme_template_renders_every_page_again(site):
     assert answer["rendered"] > 0, answer
     home = (site["base"] / "output" / "index.html").read_text("utf-8")
     assert "<!-- theme edited -->" in home
+    assert_same_as_clean_build(site)
+
+
+def test_a_failed_build_is_repaired_by_the_next(site):
+    article = site["base"] / "theme" / "templates" / "article.html"
+    good = article.read_text("utf-8")
+    (site["base"] / "content" / "blog" / "field-notes-12.md").unlink()
+    article.write_text(
+        good.replace("{% block content %}", "{% block content %}{{ article.nope.boom() }}", 1),
+        "utf-8",
+    )
+    failed = _rebuild(site, expect_ok=False)
+    assert not failed["ok"] and "nope" in failed["error"]
+    article.write_text(good, "utf-8")
+    _rebuild(site)
     assert_same_as_clean_build(site)
