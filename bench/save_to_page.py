@@ -144,7 +144,7 @@ def measure_save_to_page(
     if site_dir is None:
         if content is None:
             raise TypeError("measure_save_to_page needs site_dir (or content)")
-        runs = 2 if quick else (repeats or 5)
+        runs = 1 if quick else (repeats or 5)
         ours = measure_save_to_page(content, OUR_SETTINGS, plain=False, repeats=runs)
         theirs = measure_save_to_page(content, PLAIN_SETTINGS, plain=True, repeats=runs)
         return {
