@@ -104,6 +104,7 @@ def server(tmp_path_factory):
     handle = {
         "process": process,
         "url": url,
+        "endpoint": f"http://127.0.0.1:{endpoint_port}",
         "post": post,
         "page": url + "/blog/2014/live-reload-check/",
         "log": base / "serve.log",
@@ -138,6 +139,20 @@ def test_missing_page_gets_the_sites_404_page(server):
         _get(server["url"] + "/no-such-page/")
     assert error.value.code == 404
     assert "__livereload.js" in error.value.read().decode("utf-8")
+
+
+def test_forms_post_to_the_endpoint_started_beside_it(server):
+    _, html = _get(server["url"] + "/knowledge-donors/")
+    assert f'action="{server["endpoint"]}/forms/knowledge-donor"' in html
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            assert _get(server["endpoint"] + "/health")[0] == 200
+            break
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 @pytest.mark.browser
