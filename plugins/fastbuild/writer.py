@@ -362,7 +362,7 @@ class FastWriter(Writer):
         # the parent's objects.
         gc.collect()
         gc.freeze()
-        shares = [jobs[index::workers] for index in range(workers)]
+        shares = _shares(jobs, workers)
         children = []
         try:
             for share in shares[1:]:
@@ -442,6 +442,46 @@ class FastWriter(Writer):
             self._state["written"] = produced
             self._state["static"] = static
         self.stats["seconds"] = time.perf_counter() - self._started
+
+
+def _is_single(job):
+    """A page about one content object (a post, a page), not a listing."""
+    return not any(name in ("articles", "dates") or name.endswith("_page") for name in job.kwargs)
+
+
+def _cost(job):
+    """Rough rendering cost: listings cost more with each item they show."""
+    page = next((v for k, v in job.kwargs.items() if k.endswith("_page") and v), None)
+    if page is not None:
+        return 1 + 0.3 * len(page.object_list)
+    listed = job.kwargs.get("dates") or job.kwargs.get("articles") or ()
+    return 1 + 0.05 * len(listed)
+
+
+def _shares(jobs, workers):
+    """Split the pages: shares[0] for this process, one for each forked worker.
+
+    Each worker gets one contiguous run of single-content pages (posts in
+    date order): it then touches only those posts' objects, and copy-on-write
+    copies little of this process's memory. Listings, which touch every post,
+    stay here.
+    """
+    costs = [_cost(job) for job in jobs]
+    target = sum(costs) / workers
+    singles = [index for index, job in enumerate(jobs) if _is_single(job)]
+    taken = set()
+    shares = []
+    position = len(singles)
+    for _ in range(workers - 1):
+        share, cost = [], 0.0
+        while position > 0 and cost < target:
+            position -= 1
+            share.append(singles[position])
+            cost += costs[singles[position]]
+        taken.update(share)
+        shares.append([jobs[index] for index in sorted(share)])
+    own = [job for index, job in enumerate(jobs) if index not in taken]
+    return [own, *shares]
 
 
 def _prune_empty_folders(folder, root):
