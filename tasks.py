@@ -208,6 +208,24 @@ def notify(c):
     _endpoint(c, "notify")
 
 
+@task(
+    help={
+        "output": "Where to write the zip (dist/endpoint-lambda.zip)",
+        "from_venv": "Copy dependencies from .venv instead of downloading Lambda wheels "
+        "(no network; only for Linux x86_64 with Python 3.11)",
+    }
+)
+def endpoint_package(c, output=None, from_venv=False):
+    """Build the AWS Lambda zip of the form endpoint (handler endpoint.lambda_handler.handler)."""
+    from endpoint.lambda_package import DEFAULT_OUTPUT, HANDLER, PackageError, build
+
+    try:
+        path = build(output or DEFAULT_OUTPUT, from_venv=from_venv)
+    except PackageError as error:
+        raise Exit(f"endpoint-package: {error}") from None
+    print(f"Wrote {path} ({path.stat().st_size // 1024} KiB); handler: {HANDLER}")
+
+
 # --- Trainings, intern calls and the content check ------------------------
 # The templates below hold every field with a note on each; they are drafts with
 # example values, so the content check passes as soon as the examples are replaced.
