@@ -22,6 +22,7 @@ import logging
 import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from jinja2 import BytecodeCache
@@ -56,6 +57,19 @@ class MemoryBytecodeCache(BytecodeCache):
     def dump_bytecode(self, bucket):
         """Remember a freshly compiled template."""
         self._store[bucket.key] = (bucket.checksum, bucket.code)
+
+
+def _failure(exc):
+    """The exception's message, with the template line when a template raised it."""
+    text = f"{type(exc).__name__}: {exc}"
+    frames = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if frame.filename.endswith((".html", ".xml", ".j2"))
+    ]
+    if frames:
+        text += f" (in {frames[-1].filename}, line {frames[-1].lineno})"
+    return text
 
 
 class WarmBuilder:
@@ -110,11 +124,17 @@ class WarmBuilder:
         try:
             self.pelican.run()
         except Exception as exc:  # noqa: BLE001 - reported to the server, worker lives on
-            logger.error("devserver: build failed: %s", exc, exc_info=True)
+            # The message (a content check report, a template error) is what a
+            # writer needs; the traceback only with --verbose.
+            logger.error(
+                "devserver: build failed: %s",
+                _failure(exc),
+                exc_info=logger.isEnabledFor(logging.DEBUG),
+            )
             if fastbuild is not None:
                 # The next build repairs what this one left half-done.
                 fastbuild.abandon(self.output)
-            return {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            return {"ok": False, "error": _failure(exc)}
         result = {"ok": True, "seconds": round(time.perf_counter() - started, 3)}
         if fastbuild is not None:
             stats = fastbuild.LAST_STATS.get(os.path.abspath(self.output), {})
@@ -141,7 +161,7 @@ def main(argv=None):
     from pelican.log import init as init_logging
 
     init_logging(level=logging.INFO if args.verbose else logging.WARNING)
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
 
     def answer(result):
         answers.write(json.dumps(result) + "\n")
