@@ -49,6 +49,7 @@ class Figures:
     def __init__(self):
         self.values = {}
         self.notes = []
+        self.failed = []
 
     def add(self, name, value):
         if isinstance(value, float):
@@ -163,7 +164,12 @@ def bench_save_to_page(figures, content, work, quick):
     accepted = inspect.signature(measure).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
     kwargs = {k: v for k, v in offered.items() if takes_any or k in accepted}
-    result = measure(**kwargs)
+    try:
+        result = measure(**kwargs)
+    except Exception as error:  # noqa: BLE001 - report it, finish the other figures
+        figures.note(f"save_to_page failed: {type(error).__name__}: {error}")
+        figures.failed.append("save_to_page")
+        return
     if isinstance(result, dict):
         for name, value in result.items():
             figures.add(name if name.startswith("save_to_page") else f"save_to_page_{name}", value)
@@ -213,6 +219,7 @@ def main(argv=None):
     result = {
         "figures": figures.values,
         "notes": figures.notes,
+        "failed": figures.failed,
         "settings": {"quick": quick, "posts": posts, "large_posts": large, "rounds": rounds,
                      "load_seconds": seconds, "load_clients": 32},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
@@ -225,7 +232,7 @@ def main(argv=None):
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"# wrote {output}", file=sys.stderr)
-    if bad:
-        print(f"# figures without a value: {', '.join(bad)}", file=sys.stderr)
+    if bad or figures.failed:
+        print(f"# figures without a value: {', '.join(bad + figures.failed)}", file=sys.stderr)
         return 1
     return 0

@@ -1,5 +1,6 @@
 """The machinery behind the fastread plugin (see the package docstring)."""
 
+import gc
 import gzip
 import hashlib
 import logging
@@ -189,10 +190,12 @@ def on_readers_init(readers):
                 state.dirty = True
             readers._cache[MEMO_KEY] = kept
         cache_file = getattr(readers, "_cache_path", "")
-        if not state.dirty and cache_file and os.path.exists(cache_file):
-            # Everything came from this very file: writing it again changes nothing.
-            return
-        original_save_cache()
+        if state.dirty or not cache_file or not os.path.exists(cache_file):
+            original_save_cache()
+        # Else everything came from this very file: writing it again changes nothing.
+        # Pelican reads nothing after saving; free the sources' copy before rendering.
+        readers._cache = {}
+        state.memo = None
 
     readers.read_file = read_file
     readers.save_cache = save_cache
@@ -304,6 +307,9 @@ def on_generator_init(generator):
     chunks = [stale[at : at + chunk] for at in range(0, len(stale), chunk)]
     _worker_job = {"readers": readers, "typogrify": use_memo}
     done = 0
+    # Objects that exist now are never collected in the workers: keep the garbage
+    # collector from touching (and so copying) the pages they share with us.
+    gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
         with context.Pool(workers, initializer=_worker_start) as pool:
@@ -315,5 +321,6 @@ def on_generator_init(generator):
                         memo[full] = entries
                     done += 1
     finally:
+        gc.unfreeze()
         _worker_job = None
     log.debug("fastread: %d of %d files read by %d workers", done, len(stale), workers)
