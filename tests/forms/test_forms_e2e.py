@@ -297,7 +297,7 @@ def test_invalid_submission_with_javascript_shows_summary_and_keeps_values(stack
     assert row_for(env, form, f"{tag}@example.org")["name"] == f"Fixed {tag}"
 
 
-def test_script_blocks_double_submits_and_keeps_values_when_nothing_is_saved(stack, browser):
+def test_script_sends_once_says_when_nothing_was_saved_and_announces_success(stack, browser):
     site_url, env = stack
     form = FORMS["knowledge-donor"]
     values = typed_values(form, "knowledge-donor-js-failures")
@@ -325,5 +325,22 @@ def test_script_blocks_double_submits_and_keeps_values_when_nothing_is_saved(sta
         "document.querySelector('[data-error-summary]')?.innerText.includes('server had a problem')"
     )
     assert_values_kept(page, form, values)
+
+    # Success is announced in the live region, then the thank-you page opens; the
+    # announcement is recorded in sessionStorage, which survives the navigation.
+    page.unroute(action)
+    page.route(action, lambda route: route.fulfill(json={"ok": True}))
+    page.evaluate(
+        """() => {
+          const region = document.querySelector("[role=status][data-form-status]");
+          new MutationObserver(() => {
+            sessionStorage.setItem("announced", region.textContent);
+          }).observe(region, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    submit(page, form)
+    page.wait_for_url(f"{site_url}/{form.thank_you}")
+    assert page.evaluate("sessionStorage.getItem('announced')").startswith("Thank you")
     context.close()
+    # Every answer above came from the test, never the endpoint: nothing was stored.
     assert not [row for row in exported_rows(env, form.id) if row["email"] == values["email"]]
