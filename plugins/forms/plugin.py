@@ -95,26 +95,24 @@ def make_form_html(config, forms):
     return form_html
 
 
-_state: dict = {}
-
-
 def initialized(pelican):
-    """Check FORMS and read every definition once, before anything is generated."""
+    """Check FORMS and every definition at start-up, so mistakes stop the build early."""
     config = check_settings(pelican.settings)
-    _state["config"] = config
-    _state["forms"] = _load(config)
-    logger.debug("forms: %d form(s) posting to %s", len(_state["forms"]), config["endpoint"])
+    forms = _load(config)
+    logger.debug("forms: %d form(s) posting to %s", len(forms), config["endpoint"])
 
 
 def add_global(generator):
-    """Expose `form_html` to every template this generator renders."""
-    if "config" not in _state:  # a generator made without a Pelican run (tests)
-        initialized_settings = check_settings(generator.settings)
-        _state["config"] = initialized_settings
-        _state["forms"] = _load(initialized_settings)
-    generator.env.globals["form_html"] = make_form_html(_state["config"], _state["forms"])
+    """Expose `form_html` and `form_definition` to every template this generator renders.
+
+    The definitions are read again for each generator (a few small files), so a dev
+    server that rebuilds picks up an edited forms/*.toml without a restart.
+    """
+    config = check_settings(generator.settings)
+    forms = _load(config)
+    generator.env.globals["form_html"] = make_form_html(config, forms)
     # Templates read a form's title, fields or thank-you path from its definition.
-    generator.env.globals["form_definition"] = _state["forms"].get
+    generator.env.globals["form_definition"] = forms.get
 
 
 def register():
