@@ -357,48 +357,68 @@ class FastWriter(Writer):
             for job in jobs:
                 self._render(job)
             return
-        # Every worker is a fork: it sees the finished context for free.
-        # Freezing the collector keeps it from touching (and so copying)
-        # the parent's objects.
+        # Workers are forks: they see the finished context for free. Each
+        # renders one chunk of posts and exits, so what copy-on-write copies
+        # of this process's memory is freed chunk by chunk instead of adding
+        # up. Listings touch every post, so this process renders them.
+        # Freezing the collector keeps it from touching the shared objects.
         gc.collect()
         gc.freeze()
-        shares = _shares(jobs, workers)
-        children = []
+        listings, chunks = _chunks(jobs, workers)
+        running = {}  # pid -> read end of its pipe
+        failures = []
+        error = None
         try:
-            for share in shares[1:]:
-                read_end, write_end = os.pipe()
-                pid = os.fork()
-                if pid == 0:  # pragma: no cover - runs in the child
-                    os.close(read_end)
-                    self._child(share, write_end)
-                os.close(write_end)
-                children.append((pid, read_end))
-            error = None
-            try:
-                for job in shares[0]:
-                    self._render(job)
-            except Exception as exc:  # noqa: BLE001 - re-raised below
-                error = exc
-            failures = []
-            for pid, read_end in children:
-                with os.fdopen(read_end, "rb") as pipe:
-                    message = pipe.read().decode("utf-8", "replace")
-                _, status = os.waitpid(pid, 0)
-                if status != 0:
-                    failures.append(message or f"worker {pid} exited with status {status}")
-            children = []
-        finally:
-            for pid, read_end in children:
-                os.close(read_end)
+            while True:
+                self._reap(running, failures, block=False)
+                while chunks and len(running) < workers - 1 and error is None:
+                    self._fork(chunks.pop(), running)
                 try:
-                    os.waitpid(pid, 0)
-                except ChildProcessError:
-                    pass
+                    if listings:
+                        batch, listings = listings[:16], listings[16:]
+                    elif chunks:
+                        batch = chunks.pop(0)
+                    elif running:
+                        self._reap(running, failures, block=True)
+                        continue
+                    else:
+                        break
+                    for job in batch:
+                        self._render(job)
+                except Exception as exc:  # noqa: BLE001 - re-raised once workers stop
+                    error = exc
+                    listings, chunks = [], []
+        finally:
+            while running:
+                self._reap(running, failures, block=True)
             gc.unfreeze()
         if error is not None:
             raise error
         if failures:
             raise RuntimeError("fastbuild: a page failed to render:\n" + "\n".join(failures))
+
+    def _fork(self, chunk, running):
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(read_end)
+            self._child(chunk, write_end)
+        os.close(write_end)
+        running[pid] = read_end
+
+    @staticmethod
+    def _reap(running, failures, block):
+        """Collect finished workers (one at least when `block`), noting failures."""
+        for pid in list(running):
+            finished, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+            if not finished:
+                continue
+            with os.fdopen(running.pop(pid), "rb") as pipe:
+                message = pipe.read().decode("utf-8", "replace")
+            if status != 0:
+                failures.append(message or f"worker {pid} exited with status {status}")
+            if block:
+                return
 
     def _child(self, share, write_end):  # pragma: no cover - runs in the child
         status = 0
@@ -449,39 +469,16 @@ def _is_single(job):
     return not any(name in ("articles", "dates") or name.endswith("_page") for name in job.kwargs)
 
 
-def _cost(job):
-    """Rough rendering cost: listings cost more with each item they show."""
-    page = next((v for k, v in job.kwargs.items() if k.endswith("_page") and v), None)
-    if page is not None:
-        return 1 + 0.3 * len(page.object_list)
-    listed = job.kwargs.get("dates") or job.kwargs.get("articles") or ()
-    return 1 + 0.05 * len(listed)
+def _chunks(jobs, workers):
+    """(listings for this process, chunks of single-content pages for anyone).
 
-
-def _shares(jobs, workers):
-    """Split the pages: shares[0] for this process, one for each forked worker.
-
-    Each worker gets one contiguous run of single-content pages (posts in
-    date order): it then touches only those posts' objects, and copy-on-write
-    copies little of this process's memory. Listings, which touch every post,
-    stay here.
+    Chunks are contiguous runs of posts (in date order), so a worker touches
+    only its posts' objects; about eight chunks per worker keep each short.
     """
-    costs = [_cost(job) for job in jobs]
-    target = sum(costs) / workers
-    singles = [index for index, job in enumerate(jobs) if _is_single(job)]
-    taken = set()
-    shares = []
-    position = len(singles)
-    for _ in range(workers - 1):
-        share, cost = [], 0.0
-        while position > 0 and cost < target:
-            position -= 1
-            share.append(singles[position])
-            cost += costs[singles[position]]
-        taken.update(share)
-        shares.append([jobs[index] for index in sorted(share)])
-    own = [job for index, job in enumerate(jobs) if index not in taken]
-    return [own, *shares]
+    listings = [job for job in jobs if not _is_single(job)]
+    singles = [job for job in jobs if _is_single(job)]
+    size = max(16, len(singles) // (8 * max(1, workers - 1)) + 1)
+    return listings, [singles[at : at + size] for at in range(0, len(singles), size)]
 
 
 def _prune_empty_folders(folder, root):
