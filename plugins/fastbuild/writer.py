@@ -473,11 +473,12 @@ def _chunks(jobs, workers):
     """(listings for this process, chunks of single-content pages for anyone).
 
     Chunks are contiguous runs of posts (in date order), so a worker touches
-    only its posts' objects; about eight chunks per worker keep each short.
+    only its posts' objects; short chunks (at most 150 pages) keep what each
+    worker copies small, and forking is cheap next to rendering them.
     """
     listings = [job for job in jobs if not _is_single(job)]
     singles = [job for job in jobs if _is_single(job)]
-    size = max(16, len(singles) // (8 * max(1, workers - 1)) + 1)
+    size = max(16, min(150, len(singles) // (8 * max(1, workers - 1)) + 1))
     return listings, [singles[at : at + size] for at in range(0, len(singles), size)]
 
 
