@@ -102,7 +102,8 @@ def run_measured(cmd, cwd=None, env=None, memory=False):
     output = b"".join(output_chunks).decode("utf-8", "replace")
     if proc.returncode != 0:
         raise RuntimeError(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{output}")
-    result = {"seconds": elapsed, "output": output}
+    # CPU time of the process and every descendant it waited for (what `time` shows).
+    result = {"seconds": elapsed, "cpu_seconds": usage.ru_utime + usage.ru_stime, "output": output}
     if sampler:
         kernel_peak = usage.ru_maxrss * 1024
         result["peak_rss_bytes"] = max(sampler.peak_rss, kernel_peak)

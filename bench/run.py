@@ -50,6 +50,7 @@ class Figures:
         self.values = {}
         self.notes = []
         self.failed = []
+        self.runs = {}  # every measured run behind a median
 
     def add(self, name, value):
         if isinstance(value, float):
@@ -98,14 +99,21 @@ def bench_builds(figures, work, posts, rounds):
     runs["A_cold"]()  # warm-up: imports, page cache, the pyc files
     runs["B"]()
     times = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}
     for _ in range(rounds):
         for name, run in runs.items():
-            times[name].append(run()["seconds"])
+            measured = run()
+            times[name].append(measured["seconds"])
+            cpu[name].append(measured["cpu_seconds"])
+    figures.runs[f"build_{posts}_wall_s"] = times
+    figures.runs[f"build_{posts}_cpu_s"] = cpu
     # The last run left A's output where the page weights can read it.
     runs["A_cold"]()
     medians = {name: statistics.median(values) for name, values in times.items()}
     for name in ("A_cold", "A_warm", "B", "A_before_cold", "A_before_warm"):
         figures.add(f"build_{posts}_{name}_median_s", medians[name])
+    for name in ("A_cold", "A_warm", "B", "A_before_cold"):
+        figures.add(f"build_{posts}_{name}_cpu_median_s", statistics.median(cpu[name]))
     b = medians["B"]
     figures.add(f"build_{posts}_ratio_A_cold_over_B", medians["A_cold"] / b)
     figures.add(f"build_{posts}_ratio_A_warm_over_B", medians["A_warm"] / b)
@@ -220,6 +228,7 @@ def main(argv=None):
         "figures": figures.values,
         "notes": figures.notes,
         "failed": figures.failed,
+        "runs": figures.runs,
         "settings": {"quick": quick, "posts": posts, "large_posts": large, "rounds": rounds,
                      "load_seconds": seconds, "load_clients": 32},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
