@@ -28,3 +28,11 @@ FORMS = {
     **FORMS,  # noqa: F405
     "endpoint": os.environ.get("FORMS_ENDPOINT", "https://forms.organizing20.example.org"),
 }
+
+# Where `make publish` uploads (tasks.py `publish`). The environment may set each one.
+PUBLISH = {
+    "target": os.environ.get("PUBLISH_TARGET", ""),  # rsync, github or s3
+    "rsync_dest": os.environ.get("PUBLISH_RSYNC_DEST", ""),  # user@host:/var/www/site/
+    "github_branch": os.environ.get("PUBLISH_GITHUB_BRANCH", "gh-pages"),
+    "s3_bucket": os.environ.get("PUBLISH_S3_BUCKET", ""),
+}

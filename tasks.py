@@ -5,6 +5,7 @@
 
 import os
 import re
+import runpy
 import shlex
 import shutil
 import sys
@@ -75,8 +76,8 @@ def serve(c, port=8000, endpoint_port=8001, no_endpoint=False):
 
 POST_TEMPLATE = """\
 Title: {title}
-Date: {date}
-Modified: {date}
+Date: {today:%Y-%m-%d %H:%M}
+Modified: {today:%Y-%m-%d %H:%M}
 Author: Charles Lenchner
 Slug: {slug}
 Tags: organizing
@@ -106,55 +107,56 @@ def slugify(title):
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "post"
 
 
-@task(help={"title": "The post's headline, in quotes"})
-def new_post(c, title):
-    """Write content/blog/YYYY-MM-DD-slug.md with every front-matter field."""
-    now = datetime.now()
-    slug = slugify(title)
-    path = ROOT / "content" / "blog" / f"{now:%Y-%m-%d}-{slug}.md"
-    if path.exists():
-        raise Exit(f"{path.relative_to(ROOT)} already exists; choose another title.")
-    path.write_text(
-        POST_TEMPLATE.format(title=title, date=f"{now:%Y-%m-%d %H:%M}", slug=slug),
-        encoding="utf-8",
-    )
-    print(f"Wrote {path.relative_to(ROOT)}")
+@task(help={"title": "The post's headline, in quotes", "content": "Content folder"})
+def new_post(c, title, content=None):
+    """Write content/blog/YYYY-MM-DD-slug.md with every front-matter field, as a draft."""
+    return _scaffold("blog", POST_TEMPLATE, title, content)
 
 
 # --- Publishing ---------------------------------------------------------
 
 
-@task
+@task(help={"target": "rsync, github or s3 (default: PUBLISH['target'] in publishconf.py)"})
 def publish(c, target=None):
     """Build with publishconf.py and upload to TARGET: rsync, github or s3."""
-    target = target or os.environ.get("PUBLISH_TARGET")
+    config = runpy.run_path(str(PUBLISH_SETTINGS))["PUBLISH"]
+    target = target or config["target"]
     if target not in ("rsync", "github", "s3"):
         raise Exit(
-            "Say where to publish: `invoke publish --target rsync|github|s3` "
-            "or set PUBLISH_TARGET. See README.md, 'Publishing'."
+            "Say where to publish: `invoke publish --target rsync|github|s3`, or set "
+            "PUBLISH_TARGET. See README.md, 'Publishing'."
         )
-    settings = _publish_settings()
-    if target == "rsync" and not settings.get("rsync"):
-        raise Exit("Set PUBLISH_RSYNC_DEST (for example user@host:/var/www/site/).")
-    if target == "s3" and not settings.get("s3"):
-        raise Exit("Set PUBLISH_S3_BUCKET (the bucket name) and AWS credentials.")
+    needed = {
+        "rsync": ("rsync_dest", "PUBLISH_RSYNC_DEST (e.g. user@host:/var/www/site/)"),
+        "s3": ("s3_bucket", "PUBLISH_S3_BUCKET (the bucket's name) and AWS credentials"),
+        "github": ("github_branch", "PUBLISH['github_branch'] in publishconf.py"),
+    }
+    key, hint = needed[target]
+    destination = config[key]
+    if not destination:
+        raise Exit(f"Publishing to {target} needs {hint}.")
     pelican(c, PUBLISH_SETTINGS)
     if target == "rsync":
-        c.run(
-            "rsync -e ssh -P -rvzc --delete --cvs-exclude "
-            f"{OUTPUT}/ {shlex.quote(settings['rsync'])}"
-        )
+        c.run(f"rsync -e ssh -P -rvzc --delete --cvs-exclude {OUTPUT}/ {shlex.quote(destination)}")
     elif target == "github":
-        c.run(f"{shlex.quote(PY)} -m ghp_import -b gh-pages -n -p -m 'Publish site' {OUTPUT}")
+        c.run(
+            shlex.join(
+                [
+                    PY,
+                    "-m",
+                    "ghp_import",
+                    "-b",
+                    destination,
+                    "-n",
+                    "-p",
+                    "-m",
+                    "Publish site",
+                    str(OUTPUT),
+                ]
+            )
+        )
     else:
-        c.run(f"aws s3 sync --delete {OUTPUT}/ s3://{shlex.quote(settings['s3'])}/")
-
-
-def _publish_settings():
-    return {
-        "rsync": os.environ.get("PUBLISH_RSYNC_DEST", ""),
-        "s3": os.environ.get("PUBLISH_S3_BUCKET", ""),
-    }
+        c.run(f"aws s3 sync --delete {OUTPUT}/ s3://{shlex.quote(destination)}/")
 
 
 # --- Form endpoint and organizers' tasks ----------------------------------

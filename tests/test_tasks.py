@@ -1,0 +1,65 @@
+"""The volunteer-facing tasks in tasks.py: scaffolds and publishing's clear refusals."""
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from invoke import Context
+
+import tasks
+from tests.helpers import ROOT, run_pelican
+
+
+def test_new_post_writes_a_draft_with_every_field_explained_that_builds(tmp_path):
+    content = tmp_path / "content"
+    path = tasks.new_post(Context(), "Strike kitchens, online", content=str(content))
+    assert path.parent == content / "blog"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}-strike-kitchens-online\.md", path.name)
+    header, comment = path.read_text(encoding="utf-8").split("<!--", 1)
+    fields = re.findall(r"^([A-Za-z_]+):", header, flags=re.MULTILINE)
+    assert {"Title", "Date", "Modified", "Author", "Slug", "Tags", "Summary", "Status"} <= set(
+        fields
+    )
+    for field in fields:
+        assert re.search(rf"\b{field}\b", comment), f"{field} is not explained"
+
+    # Published, it builds with --fatal warnings and lands at /blog/YEAR/SLUG/.
+    path.write_text(path.read_text().replace("Status: draft", "Status: published"))
+    run_pelican(content, tmp_path / "site")
+    year = path.name[:4]
+    page = tmp_path / "site" / "blog" / year / "strike-kitchens-online" / "index.html"
+    assert "<h1>Strike kitchens,&nbsp;online</h1>" in page.read_text(encoding="utf-8")
+
+
+def test_new_post_never_overwrites(tmp_path):
+    tasks.new_post(Context(), "Twice", content=str(tmp_path))
+    with pytest.raises(Exception, match="already exists"):
+        tasks.new_post(Context(), "Twice", content=str(tmp_path))
+
+
+def _publish(*args, **env):
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISH_")}
+    return subprocess.run(
+        [sys.executable, "-m", "invoke", "publish", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        ((), {}, "Say where to publish"),
+        (("--target", "rsync"), {}, "PUBLISH_RSYNC_DEST"),
+        (("--target", "s3"), {}, "PUBLISH_S3_BUCKET"),
+        ((), {"PUBLISH_TARGET": "s3"}, "PUBLISH_S3_BUCKET"),
+    ],
+)
+def test_publish_without_a_target_stops_with_a_clear_message(args, env, message):
+    result = _publish(*args, **env)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
