@@ -145,24 +145,45 @@ class Digester:
         # Content nested inside content (neighbours, translations) counts by
         # its identity and metadata, never by its text: this keeps one edit
         # from spreading along the chain of next/previous links.
-        state = []
-        metadata = getattr(value, "metadata", None) or {}
-        for name, attribute in sorted(vars(value).items()):
-            if name in _SKIPPED_ATTRIBUTES:
-                continue
-            if metadata.get(name, state) is attribute:
-                continue  # the same object as in metadata, digested there
-            state.append(name)
-            if isinstance(attribute, _SIMPLE_TYPES):
-                state.append(_token(attribute))
-                continue
-            state.append(self._nested(attribute, depth))
-        parts = ["C", type(value).__name__, *state]
+        parts = ["C", type(value).__name__, self._state(value, depth)]
         if full:
             parts.append(value._content or "")
             if value._content and value._get_intrasite_link_regex().search(value._content):
                 parts.append(self.link_map())
         return _hash(*parts)
+
+    def _state(self, value, depth):
+        key = (id(value), "state")
+        hit = self._memo.get(key)
+        if hit is not None:
+            return hit[1]
+        state = []
+        metadata = getattr(value, "metadata", None) or {}
+        for name, attribute in sorted(vars(value).items()):
+            if name in _SKIPPED_ATTRIBUTES:
+                continue
+            if name != "metadata" and metadata.get(name, state) is attribute:
+                continue  # the same object as in metadata, digested there
+            if isinstance(attribute, Content) or (
+                isinstance(attribute, list | tuple)
+                and attribute
+                and isinstance(attribute[0], Content)
+            ):
+                attribute = self._nested(attribute, depth)
+            elif isinstance(attribute, dict):
+                attribute = sorted(attribute.items(), key=lambda item: str(item[0]))
+            state.append((name, attribute))
+        # Fast path: the repr of plain values (text, numbers, dates, tags...)
+        # says all there is; an object repr with an address says nothing.
+        text = repr(state)
+        if " at 0x" in text:
+            digest = _hash(
+                "slow", *(name.encode() + self._nested(item, depth) for name, item in state)
+            )
+        else:
+            digest = _hash("fast", text)
+        self._memo[key] = (value, digest)
+        return digest
 
     def _nested(self, value, depth):
         if isinstance(value, Content):

@@ -9,6 +9,7 @@ is rendered by Pelican's own template with the same local context, so the files
 are byte for byte what the stock Writer writes.
 """
 
+import functools
 import gc
 import logging
 import os
@@ -21,7 +22,7 @@ from pelican.plugins import signals
 from pelican.utils import get_relative_path, path_to_url, sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
-from .fingerprint import Digester, TemplateVariables
+from .fingerprint import Digester, TemplateVariables, _hash
 
 logger = logging.getLogger(__name__)
 
@@ -291,16 +292,13 @@ class FastWriter(Writer):
             return None
         names, templates_digest = known
         digester = self._digester(job.context)
-        parts = [job.name, job.siteurl, job.relative_urls, self._settings_digest()]
-        for name in sorted(names - _DERIVED_NAMES):
-            if name in job.kwargs:
-                value = job.kwargs[name]
-            else:
-                value = job.context.get(name, "<missing>")
-            shallow = name.endswith(("_previous_page", "_next_page"))
+        parts = [job.name, str(job.siteurl), str(job.relative_urls), self._settings_digest()]
+        kwargs, context = job.kwargs, job.context
+        for name, shallow in _names_to_digest(names):
+            value = kwargs[name] if name in kwargs else context.get(name, "<missing>")
             parts.append(name)
             parts.append(digester.digest(value, full=not shallow))
-        return templates_digest + digester.digest(parts)
+        return templates_digest + _hash(*parts)
 
     def flush(self):
         """Render every recorded page; later pages are rendered as they come."""
@@ -462,6 +460,15 @@ class FastWriter(Writer):
             self._state["written"] = produced
             self._state["static"] = static
         self.stats["seconds"] = time.perf_counter() - self._started
+
+
+@functools.lru_cache(maxsize=256)
+def _names_to_digest(names):
+    """A template's variables in a fixed order, with whether each is digested shallowly."""
+    return tuple(
+        (name, name.endswith(("_previous_page", "_next_page")))
+        for name in sorted(names - _DERIVED_NAMES)
+    )
 
 
 def _is_single(job):
