@@ -1,12 +1,21 @@
 """A Pelican Writer that renders pages on every core and skips unchanged ones.
 
-Pelican's generators call `write_file` one page at a time. This writer only
-records each page (a "job") while the generators run, applying Pelican's own
-overwrite rules at that moment, and renders them all when the fastbuild
-generator's turn comes: in forked workers for a full build, and only the pages
-whose fingerprint changed for an incremental (development) build. Every page
-is rendered by Pelican's own template with the same local context, so the files
-are byte for byte what the stock Writer writes.
+Pelican's generators call `write_file` one page at a time. In a full build this
+writer only records each page (a "job") while the generators run, applying
+Pelican's own overwrite rules at that moment, and renders them all when the
+fastbuild generator's turn comes: listings in this process, posts and pages in
+short-lived forked workers, chunk by chunk. In a warm incremental build (the
+dev server's) it fingerprints each page's inputs (fingerprint.py) and renders
+at once only the pages whose fingerprint changed, then removes the files that
+are no longer produced. Every page is rendered by Pelican's own template with
+the same local context, so the files are byte for byte what the stock Writer
+writes.
+
+Limits: a template variable is followed by name, so a Jinja global or filter
+that reads files by itself (not through the context) is not fingerprinted;
+the dev server restarts its worker when such inputs (forms/, plugins/,
+settings) change. `content_written` is sent for every page, rendered or not,
+after rendering; `feed_generated`/`feed_written` only for feeds written.
 """
 
 import functools
