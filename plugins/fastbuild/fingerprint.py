@@ -147,7 +147,8 @@ class Digester:
         # from spreading along the chain of next/previous links.
         parts = ["C", type(value).__name__, self._state(value, depth)]
         if full:
-            parts.append(value._content or "")
+            text = (value._content or "").encode("utf-8", "surrogatepass")
+            parts.append(hashlib.blake2b(text, digest_size=16).digest())
             if value._content and value._get_intrasite_link_regex().search(value._content):
                 parts.append(self.link_map())
         return _hash(*parts)
