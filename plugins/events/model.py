@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from plugins.content_meta import Problem, is_web_address, link_or_form, text
+from plugins.content_meta import lines as _lines
 
 STATUSES = ("scheduled", "cancelled", "postponed", "full")
 # Fields only a training or event has; any of them outside the trainings section
@@ -33,40 +35,9 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}$")
 
 
-@dataclass
-class Problem:
-    """One thing wrong with one field: `message` says what is wrong — and how to fix it."""
-
-    field: str
-    message: str
-
-
-def text(meta, name) -> str:
-    """A metadata value as one string ('' when missing); continuation lines are joined."""
-    value = meta.get(name)
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return " ".join(str(part).strip() for part in value).strip()
-    return str(value).strip()
-
-
 def lines(meta, name) -> list[str]:
     """A list value: one item per continuation line, or items separated by semicolons."""
-    value = meta.get(name)
-    if value is None:
-        return []
-    parts = value if isinstance(value, (list, tuple)) else [value]
-    items = []
-    for part in parts:
-        items.extend(item.strip() for item in str(part).split(";"))
-    return [item for item in items if item]
-
-
-def is_web_address(value: str) -> bool:
-    """True for a full http(s) address such as https://example.org/register."""
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
+    return _lines(meta, name, ";")
 
 
 def parse_zone(name: str) -> ZoneInfo | None:
@@ -92,51 +63,6 @@ def parse_local(value: str) -> date | datetime | None:
     except ValueError:
         return None
     return None
-
-
-def resolve_form(value: str, default_form: str) -> str:
-    """The form id a `Registration:`/`Application:` value names ('form' = the default)."""
-    return default_form if value.lower() == "form" else value
-
-
-def check_link_or_form(meta, name, default_form, form_ids, problems, required):
-    """Read a registration/application value: ('form', id), ('url', address) or None."""
-    value = text(meta, name)
-    example = "form" if default_form else "https://example.org/apply"
-    if not value or value.lower() == "none":
-        if required:
-            problems.append(
-                Problem(
-                    name,
-                    f"missing — add `{name.title()}: {example}` to use our own "
-                    f"{default_form} form, or a full web address starting with https://",
-                )
-            )
-        return None
-    if "://" in value or value.startswith("www."):
-        if not is_web_address(value):
-            problems.append(
-                Problem(
-                    name,
-                    f"{value!r} is not a complete web address — write it in full, "
-                    "starting with https://",
-                )
-            )
-            return None
-        return ("url", value)
-    form_id = resolve_form(value, default_form)
-    if form_ids is not None and form_id not in form_ids:
-        known = ", ".join(sorted(form_ids)) or "none yet"
-        problems.append(
-            Problem(
-                name,
-                f"there is no form called {form_id!r} — write `form` for our "
-                f"{default_form} form, another form's name (known: {known}), or a full "
-                "web address starting with https://",
-            )
-        )
-        return None
-    return ("form", form_id)
 
 
 @dataclass
@@ -392,9 +318,10 @@ def parse_event(meta, default_zone: str, form_ids=None, default_form="training-r
                 )
             )
 
-    registration = check_link_or_form(
-        meta, "registration", default_form, form_ids, problems, required=False
-    )
+    registration = None
+    value = text(meta, "registration")
+    if value and value.lower() != "none":  # `Registration: none` means no registration
+        registration = link_or_form(value, "registration", default_form, form_ids, problems)
 
     if problems or start is None or end is None or zone is None:
         return None, problems

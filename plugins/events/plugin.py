@@ -8,14 +8,20 @@ schema.org Event JSON-LD, and the /trainings/ listing split into upcoming and pa
 from __future__ import annotations
 
 import logging
-import os
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from markupsafe import Markup
 from pelican import signals
 from pelican.contents import Article
+
+from plugins.content_meta import (
+    in_section,
+    now_setting,
+    plain,
+    set_address,
+    unlisted_articles,
+    write_listing,
+)
 
 from . import calendar
 from .model import parse_event
@@ -59,30 +65,15 @@ def check_settings(settings) -> dict:
             f"allowed: {', '.join(sorted(DEFAULTS))}"
         )
     config = {**DEFAULTS, **given}
-    config["now"] = parse_now(config["now"], settings.get("TIMEZONE") or "UTC")
+    config["now"] = parse_now(settings)
     if not isinstance(config["home_count"], int) or config["home_count"] < 0:
         raise EventsConfigurationError("events: EVENTS['home_count'] must be a whole number")
     return config
 
 
-def parse_now(value, zone_name: str) -> datetime:
-    """The moment that splits upcoming from past: setting, then SITE_NOW, then the clock."""
-    value = value or os.environ.get("SITE_NOW") or None
-    if value is None:
-        return datetime.now(UTC)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise EventsConfigurationError(
-                f"events: 'now' is {value!r}; write it as an ISO date-time such as "
-                "2013-08-01T12:00 (in EVENTS['now'] or the SITE_NOW environment variable)"
-            ) from None
-    if not isinstance(value, datetime):
-        raise EventsConfigurationError("events: 'now' must be a date-time string")
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone_name))
-    return value
+def parse_now(settings) -> datetime:
+    """The moment that splits upcoming from past: EVENTS['now'], then SITE_NOW, then the clock."""
+    return now_setting(settings, "EVENTS", "events", EventsConfigurationError)
 
 
 _config: dict = {}
@@ -100,19 +91,6 @@ def initialized(pelican):
     """Check EVENTS before anything is read, so a mistake stops the build at once."""
     config = config_for(pelican.settings)
     logger.debug("events: now is %s", config["now"].isoformat())
-
-
-def in_section(instance, section: str) -> bool:
-    """True if the content file sits in content/<section>/."""
-    try:
-        relative = (
-            Path(instance.source_path)
-            .resolve()
-            .relative_to(Path(instance.settings["PATH"]).resolve())
-        )
-    except (TypeError, ValueError):
-        return False
-    return relative.parts[:1] == (section,)
 
 
 def content_object_init(instance):
@@ -134,26 +112,15 @@ def content_object_init(instance):
             logger.error("events: %s: %s: %s", instance.source_path, problem.field, problem.message)
         return
     # The title as readers see it, without typogrify's markup.
-    event.title = _plain(instance.title)
+    event.title = plain(instance.title)
     instance.event = event
     if "template" not in instance.metadata:
         instance.template = "training"
-    slug = instance.slug
-    if getattr(instance, "status", "published") == "draft":
-        return  # drafts keep Pelican's draft address, so they are never published early
-    if "url" not in instance.metadata:
-        instance.override_url = config["url"].format(slug=slug)
-    if "save_as" not in instance.metadata:
-        instance.override_save_as = config["save_as"].format(slug=slug)
+    set_address(instance, config["url"], config["save_as"])
 
 
 def _absolute(settings, path: str) -> str:
     return f"{settings['SITEURL'].rstrip('/')}/{path}"
-
-
-def _plain(html) -> str:
-    """Text of an HTML snippet (typogrify's non-breaking spaces become plain spaces)."""
-    return Markup(html or "").striptags().replace("\xa0", " ")
 
 
 def event_json_ld(article, settings) -> dict:
@@ -174,9 +141,9 @@ def event_json_ld(article, settings) -> dict:
     data = {
         "@context": "https://schema.org",
         "@type": "Event",
-        "name": _plain(article.title),
+        "name": plain(article.title),
         "url": page_url,
-        "description": _plain(article.summary),
+        "description": plain(article.summary),
         "startDate": event.start.isoformat(),
         "endDate": event.end.isoformat(),
         "eventStatus": "https://schema.org/"
@@ -223,24 +190,10 @@ def article_generator_finalized(generator):
     settings = generator.settings
     config = config_for(settings)
     # Worked out on every build, so a long-running dev server never goes stale.
-    now = parse_now(
-        (generator.settings.get("EVENTS") or {}).get("now"),
-        generator.settings.get("TIMEZONE") or "UTC",
-    )
+    now = parse_now(settings)
     events = _events(generator)
     # Drafts, hidden posts and translations get their pages too, but stay out of lists.
-    others = [
-        a
-        for name in (
-            "drafts",
-            "hidden_articles",
-            "translations",
-            "drafts_translations",
-            "hidden_translations",
-        )
-        for a in getattr(generator, name, [])
-        if getattr(a, "event", None)
-    ]
+    others = unlisted_articles(generator, "event")
     for article in events + others:
         event = article.event
         article.event_past = event.is_past(now)
@@ -249,7 +202,7 @@ def article_generator_finalized(generator):
         listed = any(article is published for published in events)
         article.ics_url = config["ics_save_as"].format(slug=article.slug) if listed else None
         article.event_when = event.when_text()
-        details = f"{_plain(article.summary)}\n\n{_absolute(settings, article.url)}"
+        details = f"{plain(article.summary)}\n\n{_absolute(settings, article.url)}"
         article.google_calendar_url = calendar.google_calendar_url(event, details)
         article.event_json_ld = event_json_ld(article, settings)
     upcoming = sorted((a for a in events if not a.event_past), key=lambda a: a.event.starts_at)
@@ -276,20 +229,12 @@ def article_writer_finalized(generator, writer):
     settings = generator.settings
     config = config_for(settings)
     events = _events(generator)
-    writer.write_file(
-        config["listing_save_as"],
-        generator.get_template("trainings"),
-        generator.context,
-        relative_urls=settings["RELATIVE_URLS"],
-        url=config["listing_save_as"].removesuffix("index.html"),
-        template_name="trainings",
-        page_name="trainings",
-    )
+    write_listing(generator, writer, config["listing_save_as"], "trainings")
     prodid = f"-//{settings['SITENAME']}//Trainings and events//EN"
     feed = calendar.new_calendar(config["calendar_name"], prodid)
     for article in sorted(events, key=lambda a: a.event.starts_at):
         stamp = getattr(article, "modified", None) or article.date
-        description = f"{_plain(article.summary)}\n\n{_absolute(settings, article.url)}"
+        description = f"{plain(article.summary)}\n\n{_absolute(settings, article.url)}"
         component_args = (
             article.event,
             f"{article.slug}@{config['uid_domain']}",
@@ -297,7 +242,7 @@ def article_writer_finalized(generator, writer):
             description,
             stamp,
         )
-        single = calendar.new_calendar(_plain(article.title), prodid)
+        single = calendar.new_calendar(plain(article.title), prodid)
         single.add_component(calendar.vevent(*component_args))
         _write_bytes(
             generator.output_path, article.ics_url, calendar.finish(single, [article.event])

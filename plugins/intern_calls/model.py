@@ -9,22 +9,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
+
+from plugins.content_meta import Problem, lines, link_or_form, text
 
 # Fields only an intern call has; any of them outside the internships section means
 # the file is in the wrong folder.
 INTERN_FIELDS = ("role", "term", "supervisor", "duties", "apply_by", "application", "testimonials")
 YES = ("yes", "true", "1")
 NO = ("no", "false", "0", "")
-
-
-@dataclass
-class Problem:
-    """One thing wrong with one field: `message` says what is wrong — and how to fix it."""
-
-    field: str
-    message: str
 
 
 @dataclass
@@ -74,28 +67,6 @@ class InternCall:
         return place
 
 
-def _text(meta, name) -> str:
-    value = meta.get(name)
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        return " ".join(str(part).strip() for part in value).strip()
-    return str(value).strip()
-
-
-def _lines(meta, name) -> list[str]:
-    value = meta.get(name)
-    if value is None:
-        return []
-    parts = value if isinstance(value, (list, tuple)) else [value]
-    return [str(part).strip() for part in parts if str(part).strip()]
-
-
-def _is_web_address(value: str) -> bool:
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
-
-
 def parse_intern_call(meta, zone_name: str, form_ids=None, default_form="intern-application"):
     """Read an intern call from metadata; returns (InternCall or None, [Problem, ...])."""
     problems: list[Problem] = []
@@ -106,12 +77,12 @@ def parse_intern_call(meta, zone_name: str, form_ids=None, default_form="intern-
     }
     values = {}
     for name, example in required.items():
-        values[name] = _text(meta, name)
+        values[name] = text(meta, name)
         if not values[name]:
             problems.append(Problem(name, f"missing — add `{name.title()}: {example}`"))
 
     apply_by = None
-    raw = _text(meta, "apply_by")
+    raw = text(meta, "apply_by")
     if not raw:
         problems.append(
             Problem("apply_by", "missing — add `Apply_By: 2026-09-01`, the last day to apply")
@@ -136,7 +107,7 @@ def parse_intern_call(meta, zone_name: str, form_ids=None, default_form="intern-
             )
 
     application = None
-    raw = _text(meta, "application")
+    raw = text(meta, "application")
     if not raw:
         problems.append(
             Problem(
@@ -145,34 +116,11 @@ def parse_intern_call(meta, zone_name: str, form_ids=None, default_form="intern-
                 "or a full web address starting with https://",
             )
         )
-    elif "://" in raw or raw.startswith("www."):
-        if _is_web_address(raw):
-            application = ("url", raw)
-        else:
-            problems.append(
-                Problem(
-                    "application",
-                    f"{raw!r} is not a complete web address — write it in full, "
-                    "starting with https://",
-                )
-            )
     else:
-        form_id = default_form if raw.lower() == "form" else raw
-        if form_ids is not None and form_id not in form_ids:
-            known = ", ".join(sorted(form_ids)) or "none yet"
-            problems.append(
-                Problem(
-                    "application",
-                    f"there is no form called {form_id!r} — write `form` for our "
-                    f"{default_form} form, another form's name (known: {known}), or a "
-                    "full web address starting with https://",
-                )
-            )
-        else:
-            application = ("form", form_id)
+        application = link_or_form(raw, "application", default_form, form_ids, problems)
 
     testimonials = []
-    for number, line in enumerate(_lines(meta, "testimonials"), start=1):
+    for number, line in enumerate(lines(meta, "testimonials"), start=1):
         parts = [part.strip() for part in line.split("|")]
         if len(parts) != 3 or not all(parts):
             problems.append(
@@ -185,13 +133,13 @@ def parse_intern_call(meta, zone_name: str, form_ids=None, default_form="intern-
             continue
         testimonials.append(Testimonial(*parts))
 
-    remote_raw = _text(meta, "remote").lower()
+    remote_raw = text(meta, "remote").lower()
     if remote_raw not in YES + NO:
         problems.append(
             Problem("remote", f"{remote_raw!r} is not yes or no — write `Remote: yes` or `no`")
         )
     remote = remote_raw in YES
-    city = _text(meta, "city")
+    city = text(meta, "city")
     if not remote and not city:
         problems.append(
             Problem(
@@ -205,19 +153,19 @@ def parse_intern_call(meta, zone_name: str, form_ids=None, default_form="intern-
         return None, problems
     return (
         InternCall(
-            title=_text(meta, "title"),
+            title=text(meta, "title"),
             role=values["role"],
             term=values["term"],
             supervisor=values["supervisor"],
             apply_by=apply_by,
             zone=ZoneInfo(zone_name),
             application=application,
-            duties=_lines(meta, "duties"),
+            duties=lines(meta, "duties"),
             testimonials=testimonials,
             remote=remote,
             city=city,
-            region=_text(meta, "region"),
-            country=_text(meta, "country"),
+            region=text(meta, "region"),
+            country=text(meta, "country"),
         ),
         problems,
     )

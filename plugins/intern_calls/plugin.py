@@ -8,14 +8,19 @@ JSON-LD, and the /internships/ listing with open calls first.
 from __future__ import annotations
 
 import logging
-import os
-from datetime import UTC, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
-from markupsafe import Markup
 from pelican import signals
 from pelican.contents import Article
+
+from plugins.content_meta import (
+    in_section,
+    now_setting,
+    plain,
+    set_address,
+    unlisted_articles,
+    write_listing,
+)
 
 from .model import parse_intern_call
 
@@ -53,27 +58,13 @@ def check_settings(settings) -> dict:
             f"allowed: {', '.join(sorted(DEFAULTS))}"
         )
     config = {**DEFAULTS, **given}
-    config["now"] = parse_now(config["now"], settings.get("TIMEZONE") or "UTC")
+    config["now"] = parse_now(settings)
     return config
 
 
-def parse_now(value, zone_name: str) -> datetime:
-    """The moment that splits open from closed: setting, then SITE_NOW, then the clock."""
-    value = value or os.environ.get("SITE_NOW") or None
-    if value is None:
-        return datetime.now(UTC)
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value.strip())
-        except ValueError:
-            raise InternCallsConfigurationError(
-                f"intern_calls: 'now' is {value!r}; write it as an ISO date-time such as "
-                "2013-08-01T12:00 (in INTERN_CALLS['now'] or the SITE_NOW environment "
-                "variable)"
-            ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(zone_name))
-    return value
+def parse_now(settings) -> datetime:
+    """The moment that splits open from closed: INTERN_CALLS['now'], SITE_NOW, the clock."""
+    return now_setting(settings, "INTERN_CALLS", "intern_calls", InternCallsConfigurationError)
 
 
 _config: dict = {}
@@ -91,28 +82,12 @@ def initialized(pelican):
     config_for(pelican.settings)
 
 
-def _in_section(instance, section: str) -> bool:
-    try:
-        relative = (
-            Path(instance.source_path)
-            .resolve()
-            .relative_to(Path(instance.settings["PATH"]).resolve())
-        )
-    except (TypeError, ValueError):
-        return False
-    return relative.parts[:1] == (section,)
-
-
-def _plain(html) -> str:
-    return Markup(html or "").striptags().replace("\xa0", " ")
-
-
 def content_object_init(instance):
     """Turn an article of the internships section into an intern call page."""
     if not isinstance(instance, Article):
         return
     config = config_for(instance.settings)
-    if not _in_section(instance, config["section"]):
+    if not in_section(instance, config["section"]):
         return
     call, problems = parse_intern_call(
         instance.metadata,
@@ -125,16 +100,11 @@ def content_object_init(instance):
                 "intern_calls: %s: %s: %s", instance.source_path, problem.field, problem.message
             )
         return
-    call.title = _plain(instance.title)
+    call.title = plain(instance.title)
     instance.intern_call = call
     if "template" not in instance.metadata:
         instance.template = "intern_call"
-    if getattr(instance, "status", "published") == "draft":
-        return  # drafts keep Pelican's draft address, so they are never published early
-    if "url" not in instance.metadata:
-        instance.override_url = config["url"].format(slug=instance.slug)
-    if "save_as" not in instance.metadata:
-        instance.override_save_as = config["save_as"].format(slug=instance.slug)
+    set_address(instance, config["url"], config["save_as"])
 
 
 def job_posting_json_ld(article, settings) -> dict:
@@ -183,24 +153,10 @@ def _calls(generator) -> list:
 def article_generator_finalized(generator):
     """Open or closed, JSON-LD, and the open-first list every template can use."""
     # Worked out on every build, so a long-running dev server never goes stale.
-    now = parse_now(
-        (generator.settings.get("INTERN_CALLS") or {}).get("now"),
-        generator.settings.get("TIMEZONE") or "UTC",
-    )
+    now = parse_now(generator.settings)
     calls = _calls(generator)
     # Drafts, hidden posts and translations get their pages too, but stay out of lists.
-    others = [
-        a
-        for name in (
-            "drafts",
-            "hidden_articles",
-            "translations",
-            "drafts_translations",
-            "hidden_translations",
-        )
-        for a in getattr(generator, name, [])
-        if getattr(a, "intern_call", None)
-    ]
+    others = unlisted_articles(generator, "intern_call")
     for article in calls + others:
         article.call_open = article.intern_call.is_open(now)
         article.job_posting_json_ld = job_posting_json_ld(article, generator.settings)
@@ -218,15 +174,7 @@ def article_generator_finalized(generator):
 def article_writer_finalized(generator, writer):
     """Write the /internships/ listing."""
     config = config_for(generator.settings)
-    writer.write_file(
-        config["listing_save_as"],
-        generator.get_template("internships"),
-        generator.context,
-        relative_urls=generator.settings["RELATIVE_URLS"],
-        url=config["listing_save_as"].removesuffix("index.html"),
-        template_name="internships",
-        page_name="internships",
-    )
+    write_listing(generator, writer, config["listing_save_as"], "internships")
 
 
 def register():

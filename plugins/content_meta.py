@@ -1,0 +1,178 @@
+"""What the events and intern_calls plugins share; not a plugin itself (no `register`).
+
+Both turn the articles of one content section into their own kind of page: they read
+metadata values the same way, collect the same kind of problem, resolve "now" the
+same way and treat drafts, hidden posts and translations alike. The plugins import
+this module as `plugins.content_meta` (the project root is on sys.path in a build,
+as for `endpoint`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+
+# Where Pelican keeps articles that get a page but stay out of lists.
+_UNLISTED = (
+    "drafts",
+    "hidden_articles",
+    "translations",
+    "drafts_translations",
+    "hidden_translations",
+)
+
+
+@dataclass
+class Problem:
+    """One thing wrong with one field: `message` says what is wrong — and how to fix it."""
+
+    field: str
+    message: str
+
+
+def text(meta, name) -> str:
+    """A metadata value as one string ('' when missing); continuation lines are joined."""
+    value = meta.get(name)
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(part).strip() for part in value).strip()
+    return str(value).strip()
+
+
+def lines(meta, name, separator: str | None = None) -> list[str]:
+    """A list value: one item per continuation line (and per `separator`, if given)."""
+    value = meta.get(name)
+    if value is None:
+        return []
+    parts = value if isinstance(value, (list, tuple)) else [value]
+    items = []
+    for part in parts:
+        items.extend(str(part).split(separator) if separator else [str(part)])
+    return [item.strip() for item in items if item.strip()]
+
+
+def is_web_address(value: str) -> bool:
+    """True for a full http(s) address such as https://example.org/register."""
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
+
+
+def link_or_form(value, name, default_form, form_ids, problems):
+    """Read a non-empty registration/application value: ('form', id), ('url', address) or None.
+
+    A problem is added to `problems` (and None returned) for an incomplete web address
+    or, when `form_ids` is given, a form id that is not among them.
+    """
+    if "://" in value or value.startswith("www."):
+        if not is_web_address(value):
+            problems.append(
+                Problem(
+                    name,
+                    f"{value!r} is not a complete web address — write it in full, "
+                    "starting with https://",
+                )
+            )
+            return None
+        return ("url", value)
+    form_id = default_form if value.lower() == "form" else value
+    if form_ids is not None and form_id not in form_ids:
+        known = ", ".join(sorted(form_ids)) or "none yet"
+        problems.append(
+            Problem(
+                name,
+                f"there is no form called {form_id!r} — write `form` for our "
+                f"{default_form} form, another form's name (known: {known}), or a full "
+                "web address starting with https://",
+            )
+        )
+        return None
+    return ("form", form_id)
+
+
+def now_setting(settings, setting: str, plugin: str, error: type[Exception]) -> datetime:
+    """The moment `settings[setting]['now']` names: the setting, then SITE_NOW, then the clock.
+
+    A date-time without an offset is in the site's time zone; a value that is not a
+    date-time raises `error` with a message prefixed `plugin: `.
+    """
+    value = (settings.get(setting) or {}).get("now")
+    value = value or os.environ.get("SITE_NOW") or None
+    if value is None:
+        return datetime.now(UTC)
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise error(
+                f"{plugin}: 'now' is {value!r}; write it as an ISO date-time such as "
+                f"2013-08-01T12:00 (in {setting}['now'] or the SITE_NOW environment variable)"
+            ) from None
+    if not isinstance(value, datetime):
+        raise error(f"{plugin}: 'now' must be a date-time string")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(settings.get("TIMEZONE") or "UTC"))
+    return value
+
+
+def in_section(instance, section: str) -> bool:
+    """True if the content file sits in content/<section>/."""
+    try:
+        relative = (
+            Path(instance.source_path)
+            .resolve()
+            .relative_to(Path(instance.settings["PATH"]).resolve())
+        )
+    except (TypeError, ValueError):
+        return False
+    return relative.parts[:1] == (section,)
+
+
+def plain(html) -> str:
+    """Text of an HTML snippet (typogrify's non-breaking spaces become plain spaces)."""
+    return Markup(html or "").striptags().replace("\xa0", " ")
+
+
+def set_address(instance, url: str, save_as: str):
+    """Give a section's page its own URL and file, unless the file names them or it is a draft.
+
+    Drafts keep Pelican's draft address, so they are never published early.
+    """
+    if getattr(instance, "status", "published") == "draft":
+        return
+    if "url" not in instance.metadata:
+        instance.override_url = url.format(slug=instance.slug)
+    if "save_as" not in instance.metadata:
+        instance.override_save_as = save_as.format(slug=instance.slug)
+
+
+def unlisted_articles(generator, attribute: str) -> list:
+    """Drafts, hidden posts and translations that have `attribute`.
+
+    They get their pages too, but stay out of lists.
+    """
+    return [
+        article
+        for name in _UNLISTED
+        for article in getattr(generator, name, [])
+        if getattr(article, attribute, None)
+    ]
+
+
+def write_listing(generator, writer, save_as: str, template: str):
+    """Write a section's listing page (e.g. trainings/index.html) from `template`."""
+    writer.write_file(
+        save_as,
+        generator.get_template(template),
+        generator.context,
+        relative_urls=generator.settings["RELATIVE_URLS"],
+        url=save_as.removesuffix("index.html"),
+        template_name=template,
+        page_name=template,
+    )
