@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -121,17 +120,38 @@ def now_setting(settings, setting: str, plugin: str, error: type[Exception]) -> 
     return value
 
 
+# The real path (symbolic links followed) of each folder holding content, for the
+# build in progress: every article asks in_section, and most share a few folders.
+_real_folders: dict = {}
+
+
+def forget_folders(*_args):
+    """Forget the folders' real paths (connected to article_generator_init: once a build)."""
+    _real_folders.clear()
+
+
+def _real_folder(folder: str) -> str:
+    real = _real_folders.get(folder)
+    if real is None:
+        real = _real_folders[folder] = os.path.realpath(folder)
+    return real
+
+
 def in_section(instance, section: str) -> bool:
-    """True if the content file sits in content/<section>/."""
+    """True if the content file sits in content/<section>/ (symbolic links followed)."""
     try:
-        relative = (
-            Path(instance.source_path)
-            .resolve()
-            .relative_to(Path(instance.settings["PATH"]).resolve())
-        )
-    except (TypeError, ValueError):
+        source = os.path.abspath(instance.source_path)
+        root = _real_folder(os.path.abspath(instance.settings["PATH"]))
+    except TypeError:
         return False
-    return relative.parts[:1] == (section,)
+    if os.path.islink(source):
+        real = os.path.realpath(source)
+    else:
+        real = os.path.join(_real_folder(os.path.dirname(source)), os.path.basename(source))
+    prefix = root.rstrip(os.sep) + os.sep
+    if not real.startswith(prefix):
+        return False
+    return real[len(prefix) :].split(os.sep)[0] == section
 
 
 def plain(html) -> str:

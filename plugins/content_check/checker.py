@@ -159,24 +159,52 @@ def _under(relative: Path, folders) -> bool:
 def find_content_files(settings) -> list[tuple[Path, str]]:
     """Every file Pelican will read as an article or a page: [(path, kind), ...]."""
     root = Path(settings["PATH"])
+    rules = _kind_rules(settings)
+    kinds = _KINDS.setdefault(rules, {})
     found = []
     for path in sorted(root.rglob("*")):
-        if not path.is_file() or path.suffix.lower() not in (
-            MARKDOWN_EXTENSIONS + OTHER_EXTENSIONS
-        ):
+        if path.suffix.lower() not in (MARKDOWN_EXTENSIONS + OTHER_EXTENSIONS):
+            continue
+        if not path.is_file():
             continue
         relative = path.relative_to(root)
-        if _ignored(relative, settings) or _under(relative, settings.get("STATIC_PATHS", [])):
-            continue
-        if _under(relative, settings.get("PAGE_PATHS", [])) and not _under(
-            relative, settings.get("PAGE_EXCLUDES", [])
-        ):
-            found.append((path, "page"))
-        elif _under(relative, settings.get("ARTICLE_PATHS", [])) and not _under(
-            relative, settings.get("ARTICLE_EXCLUDES", [])
-        ):
-            found.append((path, "article"))
+        key = relative.as_posix()
+        if key not in kinds:
+            kinds[key] = _kind(relative, settings)
+        if kinds[key]:
+            found.append((path, kinds[key]))
     return found
+
+
+# {the settings that decide a file's kind: {relative path: "page", "article" or None}};
+# a file's kind follows from its path alone, so it is worked out once per process.
+_KINDS: dict = {}
+
+
+def _kind_rules(settings) -> tuple:
+    names = (
+        "IGNORE_FILES",
+        "STATIC_PATHS",
+        "PAGE_PATHS",
+        "PAGE_EXCLUDES",
+        "ARTICLE_PATHS",
+        "ARTICLE_EXCLUDES",
+    )
+    return tuple(repr(settings.get(name)) for name in names)
+
+
+def _kind(relative: Path, settings) -> str | None:
+    if _ignored(relative, settings) or _under(relative, settings.get("STATIC_PATHS", [])):
+        return None
+    if _under(relative, settings.get("PAGE_PATHS", [])) and not _under(
+        relative, settings.get("PAGE_EXCLUDES", [])
+    ):
+        return "page"
+    if _under(relative, settings.get("ARTICLE_PATHS", [])) and not _under(
+        relative, settings.get("ARTICLE_EXCLUDES", [])
+    ):
+        return "article"
+    return None
 
 
 def _shown(path: Path, settings) -> str:
@@ -314,8 +342,54 @@ def _slug(item: ContentFile, settings) -> str | None:
     )
 
 
-def check_content(settings) -> list[Problem]:
-    """Every problem in every content file under settings['PATH'], sorted by file and line."""
+# What each content file says about itself, kept between builds in a long-lived
+# process (the dev server's warm worker), so an unchanged file is not read again:
+# {(path, kind, content folder): _Facts}. Checks across files (duplicate slugs) and
+# those that depend on other files (form ids) are redone from these on every build.
+_FACTS: dict = {}
+
+
+@dataclass
+class _Facts:
+    stamp: tuple  # (mtime_ns, size) of the file when it was read
+    item: ContentFile | None
+    problem: Problem | None
+    common: list  # [(field, message)] from the checks every file gets
+    section: tuple = (None, [])  # (context key, [(field, message)])
+    slug: tuple = (None, None)  # (slug settings key, slug)
+
+
+def _stamp(path: Path):
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _facts(path: Path, kind: str, settings) -> _Facts:
+    """The file's facts, from the cache while its mtime and size are unchanged."""
+    key = (str(path), kind, str(settings["PATH"]))
+    stamp = _stamp(path)
+    cached = _FACTS.get(key)
+    if stamp is not None and cached is not None and cached.stamp == stamp:
+        return cached
+    item, problem = load_file(path, kind, settings)
+    facts = _Facts(stamp, item, problem, _check_common(item, settings) if item else [])
+    # Other markups are read by Pelican's readers, which depend on the settings:
+    # only Markdown files are kept.
+    if stamp is not None and path.suffix.lower() in MARKDOWN_EXTENSIONS:
+        _FACTS[key] = facts
+    else:
+        _FACTS.pop(key, None)
+    return facts
+
+
+def check_content(settings, files=None) -> list[Problem]:
+    """Every problem in every content file under settings['PATH'], sorted by file and line.
+
+    `files` is what find_content_files(settings) returns, when the caller has it.
+    """
     events_model = _load_sibling("events.model")
     calls_model = _load_sibling("intern_calls.model")
     events_config = settings.get("EVENTS") or {}
@@ -324,58 +398,46 @@ def check_content(settings) -> list[Problem]:
     internships = calls_config.get("section", "internships")
     zone = settings.get("TIMEZONE") or "UTC"
     form_ids = known_form_ids(settings)
+    registration_form = events_config.get("registration_form", "training-registration")
+    application_form = calls_config.get("application_form", "intern-application")
+    context = (
+        trainings,
+        internships,
+        zone,
+        frozenset(form_ids),
+        registration_form,
+        application_form,
+    )
 
     problems: list[Problem] = []
-    items: list[ContentFile] = []
-    for path, kind in find_content_files(settings):
-        item, problem = load_file(path, kind, settings)
-        if problem:
-            problems.append(problem)
+    items: list[_Facts] = []
+    if files is None:
+        files = find_content_files(settings)
+    for path, kind in files:
+        facts = _facts(path, kind, settings)
+        if facts.problem:
+            problems.append(facts.problem)
         else:
-            items.append(item)
+            items.append(facts)
 
-    for item in items:
-        found = _check_common(item, settings)
-        training_fields = [name for name in events_model.EVENT_FIELDS if name in item.meta]
-        call_fields = [name for name in calls_model.INTERN_FIELDS if name in item.meta]
-        if item.kind == "article" and item.section == trainings:
-            if not training_fields:
-                found.append(_not_this_kind(trainings, "a training or event", "new-training"))
-            else:
-                _event, event_problems = events_model.parse_event(
-                    item.meta,
+    for facts in items:
+        item = facts.item
+        if facts.section[0] != context:
+            facts.section = (
+                context,
+                _check_section(
+                    item,
+                    events_model,
+                    calls_model,
+                    trainings,
+                    internships,
                     zone,
                     form_ids,
-                    events_config.get("registration_form", "training-registration"),
-                )
-                found += [(p.field, p.message) for p in event_problems]
-        elif training_fields:
-            found.append(
-                (
-                    training_fields[0],
-                    "this file has training details but is not in "
-                    f"content/{trainings}/ — move it there, or remove the training lines",
-                )
+                    registration_form,
+                    application_form,
+                ),
             )
-        if item.kind == "article" and item.section == internships:
-            if not call_fields:
-                found.append(_not_this_kind(internships, "an intern call", "new-intern-call"))
-            else:
-                _call, call_problems = calls_model.parse_intern_call(
-                    item.meta,
-                    zone,
-                    form_ids,
-                    calls_config.get("application_form", "intern-application"),
-                )
-                found += [(p.field, p.message) for p in call_problems]
-        elif call_fields:
-            found.append(
-                (
-                    call_fields[0],
-                    "this file has intern call details but is not in "
-                    f"content/{internships}/ — move it there, or remove those lines",
-                )
-            )
+        found = facts.common + facts.section[1]
         problems += [
             Problem(item.shown_path, item.line(field), item.name(field), message)
             for field, message in found
@@ -383,6 +445,56 @@ def check_content(settings) -> list[Problem]:
 
     problems += _duplicate_slugs(items, settings)
     return sorted(set(problems))
+
+
+def _check_section(
+    item,
+    events_model,
+    calls_model,
+    trainings,
+    internships,
+    zone,
+    form_ids,
+    registration_form,
+    application_form,
+) -> list[tuple[str, str]]:
+    """Problems of a training or intern call, and of their details outside their folder."""
+    found = []
+    training_fields = [name for name in events_model.EVENT_FIELDS if name in item.meta]
+    call_fields = [name for name in calls_model.INTERN_FIELDS if name in item.meta]
+    if item.kind == "article" and item.section == trainings:
+        if not training_fields:
+            found.append(_not_this_kind(trainings, "a training or event", "new-training"))
+        else:
+            _event, event_problems = events_model.parse_event(
+                item.meta, zone, form_ids, registration_form
+            )
+            found += [(p.field, p.message) for p in event_problems]
+    elif training_fields:
+        found.append(
+            (
+                training_fields[0],
+                "this file has training details but is not in "
+                f"content/{trainings}/ — move it there, or remove the training lines",
+            )
+        )
+    if item.kind == "article" and item.section == internships:
+        if not call_fields:
+            found.append(_not_this_kind(internships, "an intern call", "new-intern-call"))
+        else:
+            _call, call_problems = calls_model.parse_intern_call(
+                item.meta, zone, form_ids, application_form
+            )
+            found += [(p.field, p.message) for p in call_problems]
+    elif call_fields:
+        found.append(
+            (
+                call_fields[0],
+                "this file has intern call details but is not in "
+                f"content/{internships}/ — move it there, or remove those lines",
+            )
+        )
+    return found
 
 
 def _not_this_kind(section: str, kind: str, task: str) -> tuple[str, str]:
@@ -396,8 +508,20 @@ def _not_this_kind(section: str, kind: str, task: str) -> tuple[str, str]:
 
 def _duplicate_slugs(items, settings) -> list[Problem]:
     by_slug: dict[tuple, list[ContentFile]] = {}
-    for item in items:
-        slug = _slug(item, settings)
+    slug_settings = tuple(
+        repr(settings.get(name))
+        for name in (
+            "SLUGIFY_SOURCE",
+            "SLUG_REGEX_SUBSTITUTIONS",
+            "SLUGIFY_PRESERVE_CASE",
+            "SLUGIFY_USE_UNICODE",
+        )
+    )
+    for facts in items:
+        item = facts.item
+        if facts.slug[0] != slug_settings:
+            facts.slug = (slug_settings, _slug(item, settings))
+        slug = facts.slug[1]
         if slug:
             lang = _value(item.meta, "lang") or settings.get("DEFAULT_LANG", "en")
             by_slug.setdefault((slug, lang), []).append(item)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from .checker import check_content, find_content_files, format_report
 logger = logging.getLogger(__name__)
 
 DEFAULTS = {"enabled": True}
+
+# (settings, [(path, kind), ...]) of the last check before reading, so the check
+# after reading does not walk the content folder again.
+_checked: list = []
 
 
 class ContentCheckError(Exception):
@@ -50,14 +55,17 @@ def before_reading(pelican):
     """Check every content file before any generator reads one (runs on every build)."""
     if not check_settings(pelican.settings)["enabled"]:
         return None
-    problems = check_content(pelican.settings)
+    files = find_content_files(pelican.settings)
+    _checked.clear()
+    _checked.append((pelican.settings, files))
+    problems = check_content(pelican.settings, files)
     if problems:
         _stop(format_report(problems))
     logger.info("content_check: every content file's metadata is fine")
     return None
 
 
-def _read_sources(generators) -> set[str]:
+def _source_paths(generators) -> list[str]:
     lists = (
         "articles",
         "translations",
@@ -69,12 +77,19 @@ def _read_sources(generators) -> set[str]:
         "hidden_pages",
         "draft_pages",
     )
-    sources = set()
+    sources = []
     for generator in generators:
         for name in lists:
             for item in getattr(generator, name, None) or []:
-                sources.add(str(Path(item.source_path).resolve()))
+                sources.append(item.source_path)
     return sources
+
+
+def _checked_files(settings):
+    """The files the check before reading looked at (listed again if it did not run)."""
+    if _checked and _checked[-1][0] is settings:
+        return _checked[-1][1]
+    return find_content_files(settings)
 
 
 def after_reading(generators):
@@ -82,11 +97,18 @@ def after_reading(generators):
     settings = generators[0].settings if generators else {}
     if not generators or not check_settings(settings)["enabled"]:
         return
-    read = _read_sources(generators)
+    sources = _source_paths(generators)
+    # The same absolute path means the same file; only the rest need resolving
+    # (symbolic links), which costs a file system lookup per folder.
+    plain = {os.path.abspath(source) for source in sources}
+    unmatched = [
+        path for path, _kind in _checked_files(settings) if os.path.abspath(path) not in plain
+    ]
+    if not unmatched:
+        return
+    read = {str(Path(source).resolve()) for source in sources}
     dropped = [
-        path
-        for path, _kind in find_content_files(settings)
-        if str(path.resolve()) not in read and _status(path) != "skip"
+        path for path in unmatched if str(path.resolve()) not in read and _status(path) != "skip"
     ]
     if dropped:
         base = Path(settings["PATH"]).resolve().parent

@@ -8,13 +8,15 @@ schema.org Event JSON-LD, and the /trainings/ listing split into upcoming and pa
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
-from pathlib import Path
 
 from pelican import signals
 from pelican.contents import Article
+from pelican.utils import sanitised_join
 
 from plugins.content_meta import (
+    forget_folders,
     in_section,
     now_setting,
     plain,
@@ -218,10 +220,40 @@ def article_generator_finalized(generator):
     logger.info("events: %d upcoming, %d past", len(upcoming), len(past))
 
 
-def _write_bytes(output_path, name: str, data: bytes):
-    path = Path(output_path) / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+def _write_bytes(writer, output_path, name: str, data: bytes):
+    """Write a calendar file, unless it already holds exactly these bytes."""
+    path = sanitised_join(output_path, name)
+    # Tell the writer the file is part of this build, as if it had written it:
+    # fastbuild's incremental writer removes what a build no longer produces.
+    written = getattr(writer, "_written_files", None)
+    if written is not None:
+        written.add(path)
+    try:
+        with open(path, "rb") as existing:
+            if existing.read() == data:
+                return
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as file:
+        file.write(data)
+
+
+# Serialised calendars kept between builds in a long-lived process (the dev
+# server's warm worker), keyed by everything that goes into them; icalendar's
+# time zone rules and serialising are the slow part.
+_single_calendars: dict = {}
+_feeds: dict = {}
+
+
+def _single_calendar(key, title: str, prodid: str, component_args) -> bytes:
+    data = _single_calendars.get(key)
+    if data is None:
+        single = calendar.new_calendar(title, prodid)
+        single.add_component(calendar.vevent(*component_args))
+        data = calendar.finish(single, [component_args[0]])
+        _single_calendars[key] = data
+    return data
 
 
 def article_writer_finalized(generator, writer):
@@ -231,7 +263,8 @@ def article_writer_finalized(generator, writer):
     events = _events(generator)
     write_listing(generator, writer, config["listing_save_as"], "trainings")
     prodid = f"-//{settings['SITENAME']}//Trainings and events//EN"
-    feed = calendar.new_calendar(config["calendar_name"], prodid)
+    feed_parts = []
+    single_keys = set()
     for article in sorted(events, key=lambda a: a.event.starts_at):
         stamp = getattr(article, "modified", None) or article.date
         description = f"{plain(article.summary)}\n\n{_absolute(settings, article.url)}"
@@ -242,17 +275,27 @@ def article_writer_finalized(generator, writer):
             description,
             stamp,
         )
-        single = calendar.new_calendar(plain(article.title), prodid)
-        single.add_component(calendar.vevent(*component_args))
-        _write_bytes(
-            generator.output_path, article.ics_url, calendar.finish(single, [article.event])
-        )
-        feed.add_component(calendar.vevent(*component_args))
-    _write_bytes(
-        generator.output_path,
-        config["calendar_save_as"],
-        calendar.finish(feed, [article.event for article in events]),
-    )
+        # The event's repr names every field; the rest are the other arguments.
+        component_key = (repr(article.event), *component_args[1:4], repr(stamp))
+        title = plain(article.title)
+        single_key = (component_key, title, prodid)
+        single_keys.add(single_key)
+        data = _single_calendar(single_key, title, prodid, component_args)
+        _write_bytes(writer, generator.output_path, article.ics_url, data)
+        feed_parts.append((component_key, component_args))
+    feed_key = (config["calendar_name"], prodid, tuple(key for key, _args in feed_parts))
+    data = _feeds.get(feed_key)
+    if data is None:
+        feed = calendar.new_calendar(config["calendar_name"], prodid)
+        for _key, component_args in feed_parts:
+            feed.add_component(calendar.vevent(*component_args))
+        data = calendar.finish(feed, [article.event for article in events])
+        _feeds.clear()
+        _feeds[feed_key] = data
+    _write_bytes(writer, generator.output_path, config["calendar_save_as"], data)
+    # Keep only what this build used, so the caches do not grow without end.
+    for key in set(_single_calendars) - single_keys:
+        del _single_calendars[key]
     logger.info(
         "events: wrote %d event calendar(s) and %s", len(events), config["calendar_save_as"]
     )
@@ -261,6 +304,7 @@ def article_writer_finalized(generator, writer):
 def register():
     """Connect the plugin's signals."""
     signals.initialized.connect(initialized)
+    signals.article_generator_init.connect(forget_folders)
     signals.content_object_init.connect(content_object_init)
     signals.article_generator_finalized.connect(article_generator_finalized)
     signals.article_writer_finalized.connect(article_writer_finalized)

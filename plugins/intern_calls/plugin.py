@@ -14,6 +14,7 @@ from pelican import signals
 from pelican.contents import Article
 
 from plugins.content_meta import (
+    forget_folders,
     in_section,
     now_setting,
     plain,
@@ -180,6 +181,7 @@ def article_writer_finalized(generator, writer):
 def register():
     """Connect the plugin's signals."""
     signals.initialized.connect(initialized)
+    signals.article_generator_init.connect(forget_folders)
     signals.content_object_init.connect(content_object_init)
     signals.article_generator_finalized.connect(article_generator_finalized)
     signals.article_writer_finalized.connect(article_writer_finalized)
