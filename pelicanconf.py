@@ -66,7 +66,9 @@ AUTHORS_URL = "blog/authors/"
 AUTHORS_SAVE_AS = "blog/authors/index.html"
 ARCHIVES_URL = "blog/archives/"
 ARCHIVES_SAVE_AS = "blog/archives/index.html"
-YEAR_ARCHIVE_SAVE_AS = ""
+# One archive page a year (paginated), so no page grows with the whole blog.
+YEAR_ARCHIVE_URL = "blog/{date:%Y}/"
+YEAR_ARCHIVE_SAVE_AS = "blog/{date:%Y}/index.html"
 MONTH_ARCHIVE_SAVE_AS = ""
 DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "404"]
 # 404.html sits at the root where static hosts look for it.
@@ -74,6 +76,13 @@ _404_SAVE_AS = "404.html"
 INDEX_SAVE_AS = "index.html"
 
 DEFAULT_PAGINATION = 10
+PAGINATED_TEMPLATES = {
+    "index": None,
+    "tag": None,
+    "category": None,
+    "author": None,
+    "period_archives": 80,
+}
 PAGINATION_PATTERNS = (
     (1, "{url}", "{save_as}"),
     (2, "{base_name}/page/{number}/", "{base_name}/page/{number}/index.html"),

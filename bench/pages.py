@@ -15,6 +15,7 @@ REPRESENTATIVES = [
     ("article", "blog/20*/post-*/index.html"),
     ("page", "about/index.html"),
     ("archives", "blog/archives/index.html"),
+    ("period_archives", "blog/20*/index.html"),
     ("category", "blog/category/*/index.html"),
     ("categories", "blog/categories/index.html"),
     ("tag", "blog/tag/*/index.html"),
@@ -23,8 +24,10 @@ REPRESENTATIVES = [
     ("authors", "blog/authors/index.html"),
     ("training", "trainings/bench-training-*/index.html"),
     ("trainings", "trainings/index.html"),
+    ("trainings_past", "trainings/past/*/index.html"),
     ("intern_call", "internships/bench-intern-call-*/index.html"),
     ("internships", "internships/index.html"),
+    ("internships_closed", "internships/closed/*/index.html"),
     ("form", "knowledge-donors/index.html"),
     ("404", "404.html"),
 ]

@@ -185,8 +185,11 @@ def unlisted_articles(generator, attribute: str) -> list:
     ]
 
 
-def write_listing(generator, writer, save_as: str, template: str):
-    """Write a section's listing page (e.g. trainings/index.html) from `template`."""
+def write_listing(generator, writer, save_as: str, template: str, **extra):
+    """Write a section's listing page (e.g. trainings/index.html) from `template`.
+
+    `extra` adds variables for this page only (e.g. the year of a by-year page).
+    """
     writer.write_file(
         save_as,
         generator.get_template(template),
@@ -195,4 +198,24 @@ def write_listing(generator, writer, save_as: str, template: str):
         url=save_as.removesuffix("index.html"),
         template_name=template,
         page_name=template,
+        **extra,
     )
+
+
+def by_year(items, year_of, save_as: str) -> list[dict]:
+    """Group `items` (already in listing order) by year, newest year first.
+
+    Each group is {"year", "items", "save_as", "url"}; `save_as` holds `{year}`.
+    """
+    groups: dict[int, list] = {}
+    for item in items:
+        groups.setdefault(year_of(item), []).append(item)
+    return [
+        {
+            "year": year,
+            "items": groups[year],
+            "save_as": save_as.format(year=year),
+            "url": save_as.format(year=year).removesuffix("index.html"),
+        }
+        for year in sorted(groups, reverse=True)
+    ]

@@ -16,6 +16,7 @@ from pelican.contents import Article
 from pelican.utils import sanitised_join
 
 from plugins.content_meta import (
+    by_year,
     forget_folders,
     in_section,
     now_setting,
@@ -40,6 +41,9 @@ DEFAULTS = {
     "save_as": "trainings/{slug}/index.html",
     "ics_save_as": "trainings/{slug}/{slug}.ics",
     "listing_save_as": "trainings/index.html",
+    # Past events by year, so the listing stays short; it shows the latest `past_recent`.
+    "past_save_as": "trainings/past/{year}/index.html",
+    "past_recent": 5,
     "calendar_save_as": "trainings/calendar.ics",
     "calendar_name": "Organizing 2.0 trainings and events",
     # The host part of every event's UID; never change it, or calendars duplicate events.
@@ -68,8 +72,9 @@ def check_settings(settings) -> dict:
         )
     config = {**DEFAULTS, **given}
     config["now"] = parse_now(settings)
-    if not isinstance(config["home_count"], int) or config["home_count"] < 0:
-        raise EventsConfigurationError("events: EVENTS['home_count'] must be a whole number")
+    for key in ("home_count", "past_recent"):
+        if not isinstance(config[key], int) or config[key] < 0:
+            raise EventsConfigurationError(f"events: EVENTS['{key}'] must be a whole number")
     return config
 
 
@@ -213,6 +218,9 @@ def article_generator_finalized(generator):
     )
     generator.context["upcoming_trainings"] = upcoming
     generator.context["past_trainings"] = past
+    generator.context["past_training_years"] = by_year(
+        past, lambda a: a.event.start.year, config["past_save_as"]
+    )
     # Templates read home_count and the like; "now" stays out of the shared context,
     # so pages that do not depend on it are not re-rendered on every build.
     generator.context["EVENTS"] = {k: v for k, v in config.items() if k != "now"}
@@ -262,6 +270,8 @@ def article_writer_finalized(generator, writer):
     config = config_for(settings)
     events = _events(generator)
     write_listing(generator, writer, config["listing_save_as"], "trainings")
+    for group in generator.context["past_training_years"]:
+        write_listing(generator, writer, group["save_as"], "trainings_past", past_year=group)
     prodid = f"-//{settings['SITENAME']}//Trainings and events//EN"
     feed_parts = []
     single_keys = set()

@@ -14,6 +14,7 @@ from pelican import signals
 from pelican.contents import Article
 
 from plugins.content_meta import (
+    by_year,
     forget_folders,
     in_section,
     now_setting,
@@ -36,6 +37,9 @@ DEFAULTS = {
     "url": "internships/{slug}/",
     "save_as": "internships/{slug}/index.html",
     "listing_save_as": "internships/index.html",
+    # Closed calls by year, so the listing stays short; it shows the latest `closed_recent`.
+    "closed_save_as": "internships/closed/{year}/index.html",
+    "closed_recent": 5,
     # Our own application form (forms/<id>.toml), used by `Application: form`.
     "application_form": "intern-application",
 }
@@ -60,6 +64,10 @@ def check_settings(settings) -> dict:
         )
     config = {**DEFAULTS, **given}
     config["now"] = parse_now(settings)
+    if not isinstance(config["closed_recent"], int) or config["closed_recent"] < 0:
+        raise InternCallsConfigurationError(
+            "intern_calls: INTERN_CALLS['closed_recent'] must be a whole number"
+        )
     return config
 
 
@@ -169,6 +177,11 @@ def article_generator_finalized(generator):
     )
     generator.context["open_intern_calls"] = open_calls
     generator.context["closed_intern_calls"] = closed_calls
+    config = config_for(generator.settings)
+    generator.context["closed_intern_call_years"] = by_year(
+        closed_calls, lambda a: a.intern_call.apply_by.year, config["closed_save_as"]
+    )
+    generator.context["INTERN_CALLS"] = {k: v for k, v in config.items() if k != "now"}
     logger.info("intern_calls: %d open, %d closed", len(open_calls), len(closed_calls))
 
 
@@ -176,6 +189,8 @@ def article_writer_finalized(generator, writer):
     """Write the /internships/ listing."""
     config = config_for(generator.settings)
     write_listing(generator, writer, config["listing_save_as"], "internships")
+    for group in generator.context["closed_intern_call_years"]:
+        write_listing(generator, writer, group["save_as"], "internships_closed", closed_year=group)
 
 
 def register():

@@ -201,8 +201,30 @@ def test_listing_splits_upcoming_soonest_first_and_past_latest_first(site):
         "Full House",
         "Postponed Panel",
     ]
-    assert titles(doc, "past") == ["Spring Past", "Older Past"]
+    # Past events: one line each, then a page per year.
+    past = doc.xpath("//section[h2[@id='past']]//ul[@class='archive-list']/li/a/text()")
+    assert [" ".join(t.split()) for t in past] == ["Spring Past", "Older Past"]
     assert "Cancelled" in doc.xpath("//section[h2[@id='upcoming']]//li[2]")[0].text_content()
+
+
+def test_past_events_have_a_page_per_year_linked_from_the_listing(site):
+    doc = page(site, "trainings/index.html")
+    years = doc.xpath("//section[h2[@id='past']]//ul[@class='term-list']//a/@href")
+    pages = sorted(site.glob("trainings/past/*/index.html"))
+    assert pages and len(years) == len(pages)
+    for href, year_page in zip(years, sorted(pages, reverse=True), strict=True):
+        assert href.rstrip("/").endswith(year_page.parent.relative_to(site).as_posix())
+        year = page(site, year_page.relative_to(site).as_posix())
+        assert year.xpath("//h1/text()")[0].endswith(year_page.parent.name)
+        assert year.xpath("//nav[@aria-label='Main']//a[@aria-current]/text()") == ["Trainings"]
+    shown = [
+        " ".join(t.split())
+        for year_page in pages
+        for t in page(site, year_page.relative_to(site).as_posix()).xpath(
+            "//main//ul[@class='archive-list']/li/a/text()"
+        )
+    ]
+    assert sorted(shown) == ["Older Past", "Spring Past"]
 
 
 def test_home_page_shows_the_next_upcoming_trainings(site):

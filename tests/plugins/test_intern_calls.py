@@ -93,10 +93,26 @@ def test_outside_application_link_while_open(site):
 def test_listing_shows_open_calls_first(site):
     doc = lxml.html.parse(str(site / "internships/index.html")).getroot()
     open_titles = doc.xpath("//section[h2[@id='open-calls']]//h3/a/text()")
-    closed_titles = doc.xpath("//section[h2[@id='closed-calls']]//h3/a/text()")
+    closed_titles = doc.xpath(
+        "//section[h2[@id='closed-calls']]//ul[@class='archive-list']/li/a/text()"
+    )
     clean = [" ".join(t.split()) for t in open_titles + closed_titles]
     assert clean == ["Fall Intern Call", "Winter Intern Call", "Spring Intern Call"]
     assert doc.xpath("//nav[@aria-label='Main']//a[@aria-current='page']/text()") == ["Internships"]
+
+
+def test_closed_calls_have_a_page_per_year_linked_from_the_listing(site):
+    doc = lxml.html.parse(str(site / "internships/index.html")).getroot()
+    links = doc.xpath("//section[h2[@id='closed-calls']]//ul[@class='term-list']//a/@href")
+    pages = sorted(site.glob("internships/closed/*/index.html"), reverse=True)
+    assert pages and len(links) == len(pages)
+    for href, year_page in zip(links, pages, strict=True):
+        assert href.rstrip("/").endswith(year_page.parent.relative_to(site).as_posix())
+        year = lxml.html.parse(str(year_page)).getroot()
+        titles = year.xpath("//main//ul[@class='archive-list']/li/a/text()")
+        assert [" ".join(t.split()) for t in titles] == ["Spring Intern Call"]
+        nav = year.xpath("//nav[@aria-label='Main']//a[@aria-current]/text()")
+        assert nav == ["Internships"]
 
 
 def test_intern_calls_have_a_category_feed(site):

@@ -13,6 +13,7 @@ BROWSER_PAGES = [
     "/blog/2013/big-list-online-organizing/",
     "/blog/category/blog/",
     "/blog/archives/",
+    "/blog/2013/",
     "/trainings/",
     "/trainings/digital-skills-for-labor/",
     "/trainings/conference-2011/",

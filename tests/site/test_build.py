@@ -46,9 +46,21 @@ def test_reader_pages_exist(built_site, path):
     assert (built_site / path).is_file(), f"{path} missing from the build"
 
 
-def test_drafts_and_year_archives_are_not_written(built_site):
+def test_drafts_are_not_written(built_site):
     assert not (built_site / "drafts").exists()
-    assert not list(built_site.glob("blog/20*/index.html"))
+
+
+def test_each_year_of_the_blog_has_its_own_archive_page(html_pages):
+    # The archives index links the years; each year lists its blog posts only.
+    archive = html_pages["blog/archives/index.html"]
+    years = [a.get("href") for a in archive.xpath("//section[h2[@id='by-year']]//li/a")]
+    assert [href.rstrip("/").rsplit("/", 1)[-1] for href in years] == ["2013", "2011"]
+    year = html_pages["blog/2013/index.html"]
+    assert text_of(year.xpath("//h1")[0]) == "Blog posts of 2013"
+    titles = [text_of(a) for a in year.xpath("//main//ul[@class='archive-list']/li/a")]
+    assert len(titles) == 1 and titles[0].startswith("Big list online organizing")
+    nav = year.xpath("//nav[@aria-label='Main']")[0]
+    assert nav.xpath(".//a[@aria-current='true']/text()") == ["Blog"]
 
 
 def test_every_page_has_one_h1_landmarks_and_a_skip_link(html_pages):
@@ -172,7 +184,7 @@ def test_overviews_list_every_term(html_pages):
     tags = [text_of(a) for a in html_pages["blog/tags/index.html"].xpath("//main//li/a")]
     assert {"CRM", "conference", "email lists", "elections", "data", "training"} <= set(tags)
     archive = html_pages["blog/archives/index.html"]
-    assert archive.xpath("//main//h2/text()") == ["2013", "2011"]
+    assert archive.xpath("//main//h2/text()") == ["Latest posts", "Posts by year"]
     # The blog archive lists blog posts only; trainings have their own section.
     assert len(archive.xpath("//main//ul[@class='archive-list']/li")) == 2
 
