@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import re
-import secrets
 from urllib.parse import urlsplit
 
 HONEYPOT_FIELD = "_hp"
@@ -40,6 +39,8 @@ def hash_ip(ip: str, salt: str) -> str:
 
 def new_token() -> str:
     """A fresh idempotency token for one page view."""
+    import secrets  # only the start route needs it; kept off the cold path
+
     return secrets.token_urlsafe(24)
 
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import codecs
 import json
 import logging
+import os
 import re
-import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, parse_qsl, urlsplit
@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, parse_qsl, urlsplit
 from . import abuse
 from .forms import get_form, load_forms
 from .settings import Settings
-from .storage import StorageUnavailable, Submission, format_time, open_storage
+from .storage import RateLimited, StorageUnavailable, Submission, format_time, open_storage
 from .validation import CONSENT_FIELD, clean_text, validate
 
 log = logging.getLogger("endpoint")
@@ -263,17 +263,11 @@ class EndpointApp:
         data = self.read_body(environ)
         now = self.now()
         ip_hash = abuse.hash_ip(environ.get("REMOTE_ADDR", ""), self.settings.ip_hash_salt)
-        retry_after = self.storage.record_hit(ip_hash, now, self.settings.rate_limit_per_hour)
-        if retry_after is not None:
-            log.info("endpoint: rate limit reached for a sender of %s", form.id)
-            raise HTTPError(
-                429,
-                "Too many forms were sent from your network. Nothing was saved; "
-                "please try again later.",
-                [("Retry-After", str(int(retry_after + 0.999)))],
-            )
-
+        # Every POST counts against the rate limit. A valid submission is counted, checked
+        # for repeats and stored in one transaction (`storage.store`); every other outcome
+        # only counts the hit, before it is answered.
         if abuse.honeypot_filled(data):
+            self.count_hit(form, ip_hash, now)
             log.info("endpoint: honeypot filled on %s; nothing stored", form.id)
             return self.success(form, wants_json)
         trap = abuse.time_trap(
@@ -284,6 +278,7 @@ class EndpointApp:
             self.settings.min_fill_seconds,
         )
         if trap == "fast":
+            self.count_hit(form, ip_hash, now)
             log.info("endpoint: %s sent too fast after start; nothing stored", form.id)
             return self.success(form, wants_json)
 
@@ -291,24 +286,16 @@ class EndpointApp:
         data["source"] = [self.source(data.get("source"), referer)]
         result = validate(form, data)
         if not result.ok:
+            self.count_hit(form, ip_hash, now)
             return self.invalid(form, environ, data, result.errors, wants_json)
 
         token = abuse.clean_token(data.get(abuse.TOKEN_FIELD))
         fields = {name: value for name, value in result.values.items() if name != "source"}
         digest = abuse.content_hash(form.id, fields)
         email_key = result.email.lower()
-        if token:
-            existing = self.storage.find_by_token(form.id, token)
-        else:
-            since = now - timedelta(seconds=self.settings.duplicate_window_seconds)
-            existing = self.storage.find_duplicate(form.id, email_key, digest, since)
-        if existing:
-            log.info("endpoint: repeat of submission %s; answered as before", existing.id)
-            return self.success(form, wants_json)
-
         stamp = format_time(now)
         submission = Submission(
-            id=secrets.token_hex(16),
+            id=os.urandom(16).hex(),  # what secrets.token_hex does
             form_id=form.id,
             submitted_at=stamp,
             fields=fields,
@@ -324,12 +311,36 @@ class EndpointApp:
             content_hash=digest,
             notify_state="pending" if form.notify else "none",
         )
-        stored, created = self.storage.add(submission)
+        since = now - timedelta(seconds=self.settings.duplicate_window_seconds)
+        try:
+            stored, created = self.storage.store(
+                submission, self.settings.rate_limit_per_hour, since
+            )
+        except RateLimited as limited:
+            raise self.too_many(form, limited.retry_after) from None
         response = self.success(form, wants_json)
         if created:
             log.info("endpoint: stored submission %s for %s", stored.id, form.id)
             response.after = lambda: self.notify(form, stored)
+        else:
+            log.info("endpoint: repeat of submission %s; answered as before", stored.id)
         return response
+
+    def count_hit(self, form, ip_hash: str, now: datetime) -> None:
+        """Count a POST that stores nothing against the rate limit; 429 when over it."""
+        retry_after = self.storage.record_hit(ip_hash, now, self.settings.rate_limit_per_hour)
+        if retry_after is not None:
+            raise self.too_many(form, retry_after)
+
+    def too_many(self, form, retry_after: float) -> HTTPError:
+        """The 429 answer for a sender over the rate limit."""
+        log.info("endpoint: rate limit reached for a sender of %s", form.id)
+        return HTTPError(
+            429,
+            "Too many forms were sent from your network. Nothing was saved; "
+            "please try again later.",
+            [("Retry-After", str(int(retry_after + 0.999)))],
+        )
 
     def notify(self, form, submission) -> None:
         """Send the organizers' e-mail (after the answer; failures stay pending)."""

@@ -49,7 +49,9 @@ def serve(host: str = "127.0.0.1", port: int = 8001, settings=None) -> None:
             return "-"
 
     class ThreadingServer(ThreadingMixIn, WSGIServer):
+        # A thread per connection; the stdlib's backlog of 5 resets clients in a burst.
         daemon_threads = True
+        request_queue_size = 128
 
     app = create_app(settings or _settings(warn=True))
     app.storage.migrate()

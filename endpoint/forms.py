@@ -10,7 +10,6 @@ import functools
 import hashlib
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +157,8 @@ def get_form(form_id: str, directory=None) -> FormDefinition | None:
 
 def load_form_file(path) -> FormDefinition:
     """Read one definition file and check it; raises FormDefinitionError on any mistake."""
+    import tomllib  # only when forms are first read: it is slow to import
+
     path = Path(path)
     try:
         with path.open("rb") as handle:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,11 +49,12 @@ class Settings:
 
     def __post_init__(self):
         # Without configured secrets, use random ones for this process: safe, but
-        # start tokens and rate-limit hashes do not survive a restart.
+        # start tokens and rate-limit hashes do not survive a restart. (os.urandom is
+        # what secrets.token_hex uses; importing secrets costs the cold start.)
         if not self.forms_secret:
-            object.__setattr__(self, "forms_secret", secrets.token_hex(32))
+            object.__setattr__(self, "forms_secret", os.urandom(32).hex())
         if not self.ip_hash_salt:
-            object.__setattr__(self, "ip_hash_salt", secrets.token_hex(32))
+            object.__setattr__(self, "ip_hash_salt", os.urandom(32).hex())
         if self.smtp_tls not in SMTP_TLS_MODES:
             raise SettingsError(f"SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}")
         object.__setattr__(self, "site_url", self.site_url.rstrip("/"))

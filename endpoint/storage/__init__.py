@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from .base import (
     MIGRATIONS_DIR,
+    RateLimited,
     Storage,
     StorageUnavailable,
     Submission,
@@ -19,6 +20,7 @@ from .base import (
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "RateLimited",
     "Storage",
     "StorageUnavailable",
     "Submission",

@@ -36,10 +36,19 @@ COLUMNS = (
     "notified_at",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM submissions"
+_INSERT = f"INSERT INTO submissions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 class StorageUnavailable(RuntimeError):
     """The database cannot be reached or refused the work; nothing was saved."""
+
+
+class RateLimited(Exception):
+    """The sender is over the rate limit; nothing was recorded or stored."""
+
+    def __init__(self, retry_after: float):
+        super().__init__(f"rate limit reached; retry after {retry_after:.0f} s")
+        self.retry_after = retry_after
 
 
 class _Conflict(Exception):
@@ -262,12 +271,51 @@ class Storage:
             existing = self._find_same(connection, submission)
             if existing:
                 return existing, False
-            placeholders = ", ".join("?" for _ in COLUMNS)
-            self._execute(
-                connection,
-                f"INSERT INTO submissions ({', '.join(COLUMNS)}) VALUES ({placeholders})",
-                submission.as_row(),
-            )
+            self._execute(connection, _INSERT, submission.as_row())
+            return submission, True
+
+        try:
+            return self._run(work)
+        except _Conflict:
+            # A concurrent request stored the same token first.
+            existing = self._run(lambda c: self._find_same(c, submission))
+            if existing:
+                return existing, False
+            raise StorageUnavailable("database refused the submission") from None
+
+    def store(
+        self,
+        submission: Submission,
+        rate_limit: int,
+        duplicate_since: datetime,
+        window: timedelta = timedelta(hours=1),
+    ) -> tuple[Submission, bool]:
+        """Count the sender's hit, look for a repeat and store `submission`, in ONE transaction.
+
+        Returns (stored submission, created), like `add`. A repeat is the same idempotency
+        token on the form or, for a submission without one (JavaScript off), the same
+        e-mail and content since `duplicate_since`. Raises RateLimited (nothing recorded)
+        when the sender's IP hash is over `rate_limit` hits in `window`.
+        """
+        now = parse_time(submission.submitted_at)
+        row = submission.as_row()  # before the transaction: keep the write lock short
+
+        def work(connection):
+            retry_after = self._count_hit(connection, submission.ip_hash, now, rate_limit, window)
+            if retry_after is not None:
+                raise RateLimited(retry_after)
+            existing = self._find_same(connection, submission)
+            if existing is None and not submission.idempotency_token:
+                existing = self._find_duplicate(
+                    connection,
+                    submission.form_id,
+                    submission.email,
+                    submission.content_hash,
+                    duplicate_since,
+                )
+            if existing:
+                return existing, False
+            self._execute(connection, _INSERT, row)
             return submission, True
 
         try:
@@ -304,14 +352,15 @@ class Storage:
         self, form_id: str, email: str, content_hash: str, since: datetime
     ) -> Submission | None:
         """The newest submission with the same form, e-mail and content since `since`."""
-        row = self._run(
-            lambda c: self._execute(
-                c,
-                f"{_SELECT} WHERE form_id = ? AND email = ? AND content_hash = ? "
-                "AND submitted_at >= ? ORDER BY submitted_at DESC LIMIT 1",
-                (form_id, email, content_hash, format_time(since)),
-            ).fetchone()
-        )
+        return self._run(lambda c: self._find_duplicate(c, form_id, email, content_hash, since))
+
+    def _find_duplicate(self, connection, form_id, email, content_hash, since):
+        row = self._execute(
+            connection,
+            f"{_SELECT} WHERE form_id = ? AND email = ? AND content_hash = ? "
+            "AND submitted_at >= ? ORDER BY submitted_at DESC LIMIT 1",
+            (form_id, email, content_hash, format_time(since)),
+        ).fetchone()
         return Submission.from_row(row) if row else None
 
     def get(self, submission_id: str) -> Submission | None:
@@ -392,25 +441,24 @@ class Storage:
 
         Rejected requests are not recorded, so a flood does not extend its own ban.
         """
+        return self._run(lambda c: self._count_hit(c, ip_hash, now, limit, window))
+
+    def _count_hit(self, connection, ip_hash, now, limit, window) -> float | None:
         cutoff = format_time(now - window)
-
-        def work(connection):
-            self._execute(connection, "DELETE FROM rate_hits WHERE hit_at < ?", (cutoff,))
-            count, oldest = self._execute(
-                connection,
-                "SELECT COUNT(*), MIN(hit_at) FROM rate_hits WHERE ip_hash = ? AND hit_at >= ?",
-                (ip_hash, cutoff),
-            ).fetchone()
-            if limit and count >= limit:
-                return max(1.0, (parse_time(oldest) + window - now).total_seconds())
-            self._execute(
-                connection,
-                "INSERT INTO rate_hits (ip_hash, hit_at) VALUES (?, ?)",
-                (ip_hash, format_time(now)),
-            )
-            return None
-
-        return self._run(work)
+        self._execute(connection, "DELETE FROM rate_hits WHERE hit_at < ?", (cutoff,))
+        count, oldest = self._execute(
+            connection,
+            "SELECT COUNT(*), MIN(hit_at) FROM rate_hits WHERE ip_hash = ? AND hit_at >= ?",
+            (ip_hash, cutoff),
+        ).fetchone()
+        if limit and count >= limit:
+            return max(1.0, (parse_time(oldest) + window - now).total_seconds())
+        self._execute(
+            connection,
+            "INSERT INTO rate_hits (ip_hash, hit_at) VALUES (?, ?)",
+            (ip_hash, format_time(now)),
+        )
+        return None
 
 
 def with_state(submission: Submission, **changes) -> Submission:

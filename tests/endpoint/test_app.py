@@ -349,7 +349,7 @@ def test_an_unexpected_error_is_500_saying_nothing_was_saved_and_logs_nothing_pe
     def broken(*args, **kwargs):
         raise ValueError("rosa@example.org broke it")
 
-    monkeypatch.setattr(client.app.storage, "add", broken)
+    monkeypatch.setattr(client.app.storage, "store", broken)
     answer = client.post("knowledge-donor", valid("knowledge-donor"))
     assert answer.status == 500
     assert "Nothing was saved" in answer.json()["error"]

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from endpoint.storage import Submission, format_time, open_storage, parse_time
+from endpoint.storage import RateLimited, Submission, format_time, open_storage, parse_time
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 
@@ -128,6 +128,30 @@ def test_rate_limit_counts_per_ip_hash_and_frees_up_after_an_hour(storage):
     assert retry == pytest.approx(50 * 60)
     assert storage.record_hit("ip-b", NOW, limit=3) is None  # another sender
     assert storage.record_hit("ip-a", NOW + timedelta(hours=1, seconds=1), limit=3) is None
+
+
+def test_store_counts_the_hit_finds_repeats_and_stores_in_one_go(storage):
+    since = NOW - timedelta(minutes=10)
+    first, created = storage.store(submission(1), rate_limit=3, duplicate_since=since)
+    assert created and storage.get(first.id) == first
+    # Same token: answered with the first, nothing new stored.
+    again, created = storage.store(
+        submission(2, idempotency_token=first.idempotency_token), 3, since
+    )
+    assert not created and again == first
+    # No token (JavaScript off): same e-mail and content within the window is a repeat.
+    plain = dict(idempotency_token=None, email="jo@example.org", content_hash="same")
+    _, created = storage.store(submission(3, **plain), 3, since)
+    assert created
+    # Over the limit: refused before anything is written, and the hit is not counted.
+    with pytest.raises(RateLimited) as refused:
+        storage.store(submission(4, **plain), 3, since)
+    assert refused.value.retry_after == pytest.approx(60 * 60)
+    assert storage.get("id-4") is None
+    assert len(storage.submissions()) == 2
+    assert storage.record_hit("f" * 64, NOW, limit=4) is None  # three hits were counted
+    repeat, created = storage.store(submission(5, **plain), 5, since)
+    assert not created and repeat.id == "id-3"
 
 
 def test_times_sort_and_parse_back():
