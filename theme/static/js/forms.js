@@ -1,11 +1,11 @@
 /* Forms: submit in place, show errors the GOV.UK way, keep what was typed.
  * Without this script (or in an old browser) a plain POST still works. */
 (() => {
-  "use strict";
   if (window.organizingForms) return; // loaded twice
   window.organizingForms = true;
 
-  const KEPT = " Nothing was saved; your answers are still here.";
+  const KEPT = "nothing was saved; your answers are still here.";
+  const JSON_ONLY = { headers: { Accept: "application/json" }, credentials: "omit" };
   const $ = (root, selector) => root.querySelector(selector);
   const each = (root, selector, fn) => root.querySelectorAll(selector).forEach(fn);
 
@@ -19,7 +19,7 @@
 
   function fetchStart(form) {
     const url = form.getAttribute("action").replace(/\/+$/, "") + "/start";
-    fetch(url, { headers: { Accept: "application/json" }, credentials: "omit" })
+    fetch(url, JSON_ONLY)
       .then((response) => (response.ok ? response.json() : null))
       .then((data) => {
         if (data) {
@@ -37,7 +37,7 @@
 
   function describedBy(el, id, remove) {
     const ids = (el.getAttribute("aria-describedby") || "").split(/\s+/);
-    const kept = ids.filter((token) => token && token !== id).concat(remove ? [] : [id]);
+    const kept = ids.filter((t) => t && t !== id).concat(remove ? [] : [id]);
     if (kept.length) el.setAttribute("aria-describedby", kept.join(" "));
     else el.removeAttribute("aria-describedby");
   }
@@ -80,7 +80,7 @@
     container.classList.add("form-field--error");
     const fieldset = $(container, "fieldset");
     if (fieldset) {
-      // Groups: under the legend and hint, before the choices.
+      // Under a group's legend and hint.
       fieldset.insertBefore(error, $(fieldset, ".form-choices"));
       describedBy(fieldset, error.id);
     } else {
@@ -122,14 +122,13 @@
     if (status === 429) {
       const minutes = Math.ceil((parseInt(response.headers.get("Retry-After"), 10) || 0) / 60);
       const when = minutes > 0 ? `in ${minutes} minute${minutes === 1 ? "" : "s"}.` : "later.";
-      return showNotSaved(form, `Too many forms have been sent from your network.${KEPT} Please try again ${when}`);
+      return showNotSaved(form, `Too many forms have been sent from your network, so ${KEPT} Please try again ${when}`);
     }
     if (status >= 500) {
-      return showNotSaved(form, "Our server had a problem, so nothing was saved. Your answers " +
-        "are still here; please try again in a few minutes.");
+      return showNotSaved(form, `Our server had a problem, so ${KEPT} Please try again in a few minutes.`);
     }
     const message = typeof data?.error === "string" && data.error;
-    showNotSaved(form, (message || `The form could not be accepted (error ${status}).`) + KEPT);
+    showNotSaved(form, `${message || `The form could not be accepted (error ${status}).`} So ${KEPT}`);
   }
 
   function submit(form, event) {
@@ -140,16 +139,11 @@
     busy.forEach(([el, name]) => el?.setAttribute(name, "true"));
     removeErrors(form);
     announce(form, "Sending…");
-    fetch(form.getAttribute("action"), {
-      method: "POST",
-      body: new URLSearchParams(new FormData(form)),
-      headers: { Accept: "application/json" },
-      credentials: "omit",
-    })
+    const body = new URLSearchParams(new FormData(form));
+    fetch(form.getAttribute("action"), { ...JSON_ONLY, method: "POST", body })
       .then(
         (response) => handleResponse(form, response),
-        () => showNotSaved(form, "We could not reach our server, so nothing was saved. Your " +
-          "answers are still here; check your connection and try again.")
+        () => showNotSaved(form, `We could not reach our server, so ${KEPT} Check your connection and try again.`)
       )
       .finally(() => busy.forEach(([el, name]) => el?.removeAttribute(name)));
   }
