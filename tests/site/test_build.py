@@ -51,14 +51,22 @@ def test_drafts_are_not_written(built_site):
 
 
 def test_each_year_of_the_blog_has_its_own_archive_page(html_pages):
-    # The archives index links the years; each year lists its blog posts only.
+    # The archives index links the years; each year lists everything published in
+    # it, with the category, so paginated year pages are never empty.
     archive = html_pages["blog/archives/index.html"]
     years = [a.get("href") for a in archive.xpath("//section[h2[@id='by-year']]//li/a")]
     assert [href.rstrip("/").rsplit("/", 1)[-1] for href in years] == ["2013", "2011"]
     year = html_pages["blog/2013/index.html"]
-    assert text_of(year.xpath("//h1")[0]) == "Blog posts of 2013"
-    titles = [text_of(a) for a in year.xpath("//main//ul[@class='archive-list']/li/a")]
-    assert len(titles) == 1 and titles[0].startswith("Big list online organizing")
+    assert text_of(year.xpath("//h1")[0]) == "Published in 2013"
+    items = year.xpath("//main//ul[@class='archive-list']/li")
+    shown = {text_of(li.xpath("a")[0]).split(":")[0]: text_of(li) for li in items}
+    assert set(shown) == {
+        "Big list online organizing",
+        "Digital Skills for Labor",
+        "Fall 2013 internship",
+    }
+    assert shown["Big list online organizing"].endswith("in Blog")
+    assert shown["Digital Skills for Labor"].endswith("in Trainings")
     nav = year.xpath("//nav[@aria-label='Main']")[0]
     assert nav.xpath(".//a[@aria-current='true']/text()") == ["Blog"]
 
@@ -184,7 +192,7 @@ def test_overviews_list_every_term(html_pages):
     tags = [text_of(a) for a in html_pages["blog/tags/index.html"].xpath("//main//li/a")]
     assert {"CRM", "conference", "email lists", "elections", "data", "training"} <= set(tags)
     archive = html_pages["blog/archives/index.html"]
-    assert archive.xpath("//main//h2/text()") == ["Latest posts", "Posts by year"]
+    assert archive.xpath("//main//h2/text()") == ["Latest posts", "Everything by year"]
     # The blog archive lists blog posts only; trainings have their own section.
     assert len(archive.xpath("//main//ul[@class='archive-list']/li")) == 2
 
