@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pelican import signals
 
-from .checker import check_content, find_content_files, format_report
+from .checker import check_content, find_content_files, forget_facts, format_report
 
 logger = logging.getLogger(__name__)
 
@@ -36,16 +36,21 @@ def check_settings(settings) -> dict:
     return {**DEFAULTS, **given}
 
 
-def _stop(report: str):
-    """Stop the build. From the `pelican` command: print the report and exit 1 (no
-    traceback). Elsewhere (the dev server's warm Pelican, autoreload): raise, so the
-    caller shows the report and keeps watching for the fix."""
+def _one_shot_build() -> bool:
+    """True when this process is a `pelican` command that builds once and exits."""
     program = Path(sys.argv[0])
     command_line = program.name == "pelican" or (
         program.name == "__main__.py" and program.parent.name == "pelican"
     )
     watching = {"-r", "--autoreload", "-l", "--listen"} & set(sys.argv[1:])
-    if command_line and not watching:
+    return command_line and not watching
+
+
+def _stop(report: str):
+    """Stop the build. From the `pelican` command: print the report and exit 1 (no
+    traceback). Elsewhere (the dev server's warm Pelican, autoreload): raise, so the
+    caller shows the report and keeps watching for the fix."""
+    if _one_shot_build():
         print(report, file=sys.stderr, flush=True)
         raise SystemExit(1)
     raise ContentCheckError(report)
@@ -59,6 +64,10 @@ def before_reading(pelican):
     _checked.clear()
     _checked.append((pelican.settings, files))
     problems = check_content(pelican.settings, files)
+    if _one_shot_build():
+        # The facts are kept for the next build in a long-lived process; a
+        # one-shot build has none, and would carry them through rendering.
+        forget_facts()
     if problems:
         _stop(format_report(problems))
     logger.info("content_check: every content file's metadata is fine")

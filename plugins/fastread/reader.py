@@ -1,5 +1,7 @@
 """The machinery behind the fastread plugin (see the package docstring)."""
 
+import ctypes
+import ctypes.util
 import gc
 import gzip
 import hashlib
@@ -196,10 +198,30 @@ def on_readers_init(readers):
         # Pelican reads nothing after saving; free the sources' copy before rendering.
         readers._cache = {}
         state.memo = None
+        _return_free_memory()
 
     readers.read_file = read_file
     readers.save_cache = save_cache
     readers.cache_data = cache_data
+
+
+def _return_free_memory():
+    """Hand the pages the freed cache occupied back to the system (glibc only).
+
+    Freed text stays in the C heap otherwise, counted in this process's memory
+    while it renders, and copied into every worker it forks.
+    """
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            _malloc_trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
 
 
 # --- parallel reading -----------------------------------------------------
@@ -309,6 +331,7 @@ def on_generator_init(generator):
     done = 0
     # Objects that exist now are never collected in the workers: keep the garbage
     # collector from touching (and so copying) the pages they share with us.
+    gc.collect()
     gc.freeze()
     try:
         context = multiprocessing.get_context("fork")
