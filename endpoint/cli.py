@@ -1,6 +1,7 @@
 """Command line for the endpoint and the organizers' tasks (the invoke tasks call these).
 
-python -m endpoint [--host H] [--port N]     run the endpoint (development server)
+python -m endpoint [--host H] [--port N] [--workers N] [--access-log]
+                                              run the endpoint (development server)
 python -m endpoint export --form ID --format csv|json|osdi [--since DATE] [--output FILE]
 python -m endpoint forget EMAIL               delete every submission with that address
 python -m endpoint submissions                count per form and the newest time
@@ -15,6 +16,9 @@ import sys
 from pathlib import Path
 
 log = logging.getLogger("endpoint")
+
+# Threads per server process: enough to overlap database waits; more only adds GIL contention.
+POOL_THREADS = 8
 
 
 class CommandError(Exception):
@@ -33,36 +37,192 @@ def _settings(warn=False):
     return Settings.from_env(warn=warn)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8001, settings=None) -> None:
-    """Run the endpoint on host:port with a small threaded WSGI server until Ctrl+C."""
-    from socketserver import ThreadingMixIn
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8001,
+    settings=None,
+    workers: int = 1,
+    access_log: bool = False,
+) -> None:
+    """Run the endpoint on host:port until Ctrl+C (or SIGTERM).
+
+    With workers > 1 the socket is bound once and N processes are forked to share it,
+    each serving with a pool of threads and its own database connection (opened lazily,
+    after the fork). The parent only watches them and stops them all on SIGINT/SIGTERM.
+    """
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
     from .app import create_app
 
     class QuietHandler(WSGIRequestHandler):
-        # The standard handler logs the client's IP address; log the request only.
+        # Buffered: the status line, headers and body leave in one send, not five.
+        wbufsize = 64 * 1024
+
+        # A client that connects and goes quiet frees its thread after this long.
+        timeout = 15
+
+        # The standard handler logs every request with the client's IP address; log
+        # no address at all, and requests only when asked (errors are always logged).
+        def log_request(self, code="-", size="-"):
+            if access_log:
+                super().log_request(code, size)
+
         def log_message(self, format, *args):  # noqa: A002 - stdlib signature
             log.info("endpoint: %s", format % args)
 
         def address_string(self):
             return "-"
 
-    class ThreadingServer(ThreadingMixIn, WSGIServer):
-        # A thread per connection; the stdlib's backlog of 5 resets clients in a burst.
-        daemon_threads = True
+    class PooledServer(WSGIServer):
+        # The stdlib's backlog of 5 resets clients in a burst.
         request_queue_size = 128
 
+        def process_request_thread(self, request, client_address):
+            try:
+                self.finish_request(request, client_address)
+            except Exception:  # noqa: BLE001 - socketserver reports it, the thread serves on
+                self.handle_error(request, client_address)
+            finally:
+                self.shutdown_request(request)
+
+    if workers < 1:
+        raise CommandError("--workers must be 1 or more")
     app = create_app(settings or _settings(warn=True))
     app.storage.migrate()
-    server = make_server(host, port, app, server_class=ThreadingServer, handler_class=QuietHandler)
-    print(f"Form endpoint listening on http://{host}:{port}/ (Ctrl+C stops it)", flush=True)
+    server = make_server(host, port, app, server_class=PooledServer, handler_class=QuietHandler)
+    label = f" with {workers} worker processes" if workers > 1 else ""
+    print(f"Form endpoint listening on http://{host}:{port}/{label} (Ctrl+C stops it)", flush=True)
+    if workers > 1:
+        # No connection may cross the fork: each process opens its own.
+        app.storage.close()
+        _serve_forked(server, workers)
+        return
     try:
-        server.serve_forever()
+        _serve_pool(server)
     except KeyboardInterrupt:
         pass
     finally:
         server.server_close()
+
+
+def _serve_pool(server, threads: int = POOL_THREADS) -> None:
+    """Serve with `threads` threads, each accepting and answering one connection at a time.
+
+    A fixed pool instead of a new thread per connection: no thread start per request,
+    and waiting connections queue in the kernel's backlog in order instead of all
+    contending for the GIL at once (which stretched the slowest answers).
+    """
+    import signal
+    import threading
+    import time
+
+    def loop():
+        while True:
+            try:
+                request, address = server.get_request()
+            except OSError:
+                if server.socket.fileno() == -1:
+                    return  # the server is closing
+                time.sleep(0.01)  # e.g. out of file descriptors: let some close
+                continue
+            server.process_request_thread(request, address)
+
+    for _ in range(threads):
+        threading.Thread(target=loop, daemon=True).start()
+    while True:
+        signal.pause()
+
+
+def _raise_exit(signum, frame):
+    raise SystemExit(0)
+
+
+def _serve_forked(server, workers: int) -> None:
+    """Fork `workers` children serving the bound socket; stop them all on SIGINT/SIGTERM."""
+    import os
+    import signal
+
+    # Every child waits in select(); the one whose accept() loses the race gets
+    # BlockingIOError (ignored by socketserver) instead of blocking in accept().
+    parent = os.getpid()
+    children: list[int] = []
+    signal.signal(signal.SIGTERM, _raise_exit)
+    try:
+        for _ in range(workers):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            pid = os.fork()
+            if pid == 0:
+                os._exit(_run_child(server, parent))
+            children.append(pid)
+        server.socket.close()
+        # The first child to exit (crashed or killed) takes the others down with it.
+        pid, status = os.wait()
+        children.remove(pid)
+        log.error("endpoint: worker %s exited (status %s); stopping", pid, status)
+        raise SystemExit(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop_children(children)
+
+
+def _run_child(server, parent: int) -> int:
+    """Serve until SIGINT/SIGTERM or until the parent is gone; the exit status."""
+    import os
+    import signal
+    import threading
+    import time
+
+    signal.signal(signal.SIGTERM, _raise_exit)
+
+    def watch_parent():
+        # A parent killed with SIGKILL cannot stop us; leave no orphan behind.
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    try:
+        _serve_pool(server)
+    except (KeyboardInterrupt, SystemExit):
+        return 0
+    except BaseException:  # noqa: BLE001 - report, then exit with a failure status
+        log.exception("endpoint: worker failed")
+        return 1
+    finally:
+        server.server_close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    return 0
+
+
+def _stop_children(children: list[int], grace: float = 5.0) -> None:
+    """SIGTERM each child still running, reap them, SIGKILL any that outlive `grace`."""
+    import os
+    import signal
+    import time
+
+    for pid in children:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + grace
+    waiting = set(children)
+    while waiting:
+        for pid in list(waiting):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                waiting.discard(pid)
+        if waiting and time.monotonic() > deadline:
+            for pid in waiting:
+                os.kill(pid, signal.SIGKILL)
+        if waiting:
+            time.sleep(0.05)
 
 
 def export(form_id: str, fmt: str, since: str | None = None, output: str | None = None) -> int:
@@ -128,6 +288,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m endpoint", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8001, help="port to listen on (8001)")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes sharing the socket (1; use the cores)"
+    )
+    parser.add_argument(
+        "--access-log", action="store_true", help="log every request (off: errors only)"
+    )
     commands = parser.add_subparsers(dest="command")
     export_parser = commands.add_parser("export", help="export one form's submissions")
     export_parser.add_argument("--form", required=True, help="form id, e.g. knowledge-donor")
@@ -153,7 +319,7 @@ def main(argv=None) -> int:
         elif args.command == "notify":
             notify()
         else:
-            serve(args.host, args.port)
+            serve(args.host, args.port, workers=args.workers, access_log=args.access_log)
     except CommandError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

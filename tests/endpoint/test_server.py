@@ -4,6 +4,7 @@ import base64
 import http.client
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -136,3 +137,120 @@ def test_lambda_api_gateway_rest_event(lambda_app):
     assert response["multiValueHeaders"]["Location"] == [f"{SITE}/trainings/registered/"]
     health = lambda_handler.handler({"httpMethod": "GET", "path": "/health", "headers": {}})
     assert health["statusCode"] == 200
+
+
+def _children(pid):
+    """Process ids whose parent is `pid` (read from /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
+def _has_open(pid, path):
+    """Whether process `pid` holds `path` open."""
+    folder = f"/proc/{pid}/fd"
+    for fd in os.listdir(folder):
+        try:
+            if os.readlink(f"{folder}/{fd}") == path:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_share_the_socket_store_and_stop_on_ctrl_c(tmp_path):
+    port = free_port()
+    database = f"sqlite:///{tmp_path / 'submissions.sqlite3'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database,
+        "SITE_URL": SITE,
+        "ALLOWED_ORIGINS": SITE,
+        "FORMS_SECRET": "workers-secret",
+        "IP_HASH_SALT": "workers-salt",
+        "SMTP_HOST": "",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "endpoint", "--port", str(port), "--workers", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    workers = []
+    try:
+        deadline = time.monotonic() + 15
+        while len(workers) < 2:
+            assert server.poll() is None, server.stderr.read()
+            assert time.monotonic() < deadline, "the workers did not start"
+            workers = _children(server.pid)
+            time.sleep(0.05)
+        assert len(workers) == 2
+        # The workers take turns accepting; each opens the database on its first request.
+        database_file = str(tmp_path / "submissions.sqlite3")
+        emails = []
+        while not all(_has_open(pid, database_file) for pid in workers):
+            assert len(emails) < 50, "a worker never answered"
+            email = f"worker-{len(emails)}@example.org"
+            body = urlencode(valid("knowledge-donor", email=email), doseq=True)
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            connection.request(
+                "POST", "/forms/knowledge-donor", body=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded",
+                         "Accept": "application/json", "Origin": SITE},
+            )  # fmt: skip
+            response = connection.getresponse()
+            assert response.status == 200 and json.loads(response.read())["ok"] is True
+            emails.append(email)
+        exported = subprocess.run(
+            [sys.executable, "-m", "endpoint", "export", "--form", "knowledge-donor",
+             "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        assert sorted(row["email"] for row in json.loads(exported.stdout)) == sorted(emails)
+        # Ctrl+C on the parent stops every worker; none is left behind.
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=10)
+        assert server.returncode == 0, errors
+        assert not any(_alive(pid) for pid in workers)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_workers_exit_when_the_parent_is_killed(tmp_path):
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+           "SITE_URL": SITE, "ALLOWED_ORIGINS": SITE, "SMTP_HOST": ""}  # fmt: skip
+    server = subprocess.Popen(
+        [sys.executable, "-m", "endpoint", "--port", str(port), "--workers", "2"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 15
+    workers = []
+    while len(workers) < 2:
+        assert time.monotonic() < deadline, "the workers did not start"
+        workers = _children(server.pid)
+        time.sleep(0.05)
+    server.kill()
+    server.wait()
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, "a worker outlived its killed parent"
+        time.sleep(0.05)
