@@ -204,7 +204,7 @@ def bench_endpoint(figures, work, seconds):
     figures.add("endpoint_cold_import_ms", endpoint_load.cold_import_ms())
     figures.note(
         "endpoint load: MIN_FILL_SECONDS=0 and RATE_LIMIT_PER_HOUR=10000000 for the run "
-        "(all clients share one loopback address); every other check stays on"
+        "(each client sends hundreds, from its own loopback address); every other check stays on"
     )
     results = {"sqlite": endpoint_load.load_test(endpoint_load.sqlite_url(work), seconds)}
     with endpoint_load.ThrowawayPostgres() as url:
