@@ -3,7 +3,7 @@
 Pelican's generators call `write_file` one page at a time. In a full build this
 writer only records each page (a "job") while the generators run, applying
 Pelican's own overwrite rules at that moment, and renders them all when the
-fastbuild generator's turn comes, all in
+fastbuild generator's turn comes: listings in this process, posts and pages in
 short-lived forked workers, chunk by chunk. In a warm incremental build (the
 dev server's) it fingerprints each page's inputs (fingerprint.py) and renders
 at once only the pages whose fingerprint changed, then removes the files that
@@ -365,37 +365,42 @@ class FastWriter(Writer):
                 self._render(job)
             return
         # Workers are forks: they see the finished context for free. Each
-        # renders one chunk of pages and exits. This process renders nothing
-        # meanwhile: any object it touched (listings touch every post) would
-        # stop sharing its memory page with the workers and be copied, so
-        # each worker would grow as big as this process. Freezing the
-        # collector keeps it from touching the shared objects.
-        # Unpaginated listings (archives, the lists of tags, categories,
-        # authors) each touch every post: a worker rendering one would copy
-        # nearly all of this process, so they are rendered here, before forking.
-        for job in jobs:
-            if _touches_all(job):
-                self._render(job)
-        jobs = [job for job in jobs if not _touches_all(job)]
+        # renders one chunk of posts and exits, so what copy-on-write copies
+        # of this process's memory is freed chunk by chunk instead of adding
+        # up. Listings touch every post, so this process renders them.
+        # Freezing the collector keeps it from touching the shared objects.
         gc.collect()
         gc.freeze()
-        chunks = _chunks(jobs, workers)
-        chunks.reverse()  # popped from the end: listings first, then posts in order
+        listings, chunks = _chunks(jobs, workers)
         running = {}  # pid -> read end of its pipe
         failures = []
+        error = None
         try:
-            while chunks or running:
+            while True:
                 self._reap(running, failures, block=False)
-                while chunks and len(running) < workers and not failures:
+                while chunks and len(running) < workers - 1 and error is None:
                     self._fork(chunks.pop(), running)
-                if running:
-                    self._reap(running, failures, block=True)
-                if failures:
-                    chunks = []
+                try:
+                    if listings:
+                        batch, listings = listings[:16], listings[16:]
+                    elif chunks:
+                        batch = chunks.pop(0)
+                    elif running:
+                        self._reap(running, failures, block=True)
+                        continue
+                    else:
+                        break
+                    for job in batch:
+                        self._render(job)
+                except Exception as exc:  # noqa: BLE001 - re-raised once workers stop
+                    error = exc
+                    listings, chunks = [], []
         finally:
             while running:
                 self._reap(running, failures, block=True)
             gc.unfreeze()
+        if error is not None:
+            raise error
         if failures:
             raise RuntimeError("fastbuild: a page failed to render:\n" + "\n".join(failures))
 
@@ -480,25 +485,17 @@ def _is_single(job):
     return not any(name in ("articles", "dates") or name.endswith("_page") for name in job.kwargs)
 
 
-def _touches_all(job):
-    """A listing of the whole site on one page (not paginated, not a single post)."""
-    return not _is_single(job) and not any(name.endswith("_page") for name in job.kwargs)
-
-
 def _chunks(jobs, workers):
-    """Chunks of pages for the workers: listings in short runs, then posts.
+    """(listings for this process, chunks of single-content pages for anyone).
 
-    Post chunks are contiguous runs of posts (in date order), so a worker
-    touches only its posts' objects; short chunks (at most 150 pages) keep
-    what each worker copies small, and forking is cheap next to rendering them.
-    Listings touch many posts each, so their chunks are shorter.
+    Chunks are contiguous runs of posts (in date order), so a worker touches
+    only its posts' objects; short chunks (at most 150 pages) keep what each
+    worker copies small, and forking is cheap next to rendering them.
     """
     listings = [job for job in jobs if not _is_single(job)]
     singles = [job for job in jobs if _is_single(job)]
-    size = max(16, min(150, len(singles) // (8 * max(1, workers)) + 1))
-    return [listings[at : at + 16] for at in range(0, len(listings), 16)] + [
-        singles[at : at + size] for at in range(0, len(singles), size)
-    ]
+    size = max(16, min(150, len(singles) // (8 * max(1, workers - 1)) + 1))
+    return listings, [singles[at : at + size] for at in range(0, len(singles), size)]
 
 
 def _prune_empty_folders(folder, root):
