@@ -224,7 +224,7 @@ CACHE_CONTENT = True
 LOAD_CONTENT_CACHE = True
 CONTENT_CACHING_LAYER = "reader"
 CACHE_PATH = "cache"
-# Uncompressed: gzip made every build about 1.3 s slower (bench/README.md).
+# Uncompressed: gzip made every build about 1.3 s slower (README, "Performance").
 GZIP_CACHE = False
 
 # Drafts are previewed locally but never published (publishconf drops them).
