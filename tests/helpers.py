@@ -34,9 +34,19 @@ def run_pelican(content, output, settings=ROOT / "pelicanconf.py", extra=(), che
     Returns the CompletedProcess so tests can assert on exit code and messages.
     """
     cmd = [
-        sys.executable, "-m", "pelican", str(content),
-        "-s", str(settings), "-o", str(output), "--fatal", "warnings",
-        "-e", "CACHE_CONTENT=false", "LOAD_CONTENT_CACHE=false",
+        sys.executable,
+        "-m",
+        "pelican",
+        str(content),
+        "-s",
+        str(settings),
+        "-o",
+        str(output),
+        "--fatal",
+        "warnings",
+        "-e",
+        "CACHE_CONTENT=false",
+        "LOAD_CONTENT_CACHE=false",
         *extra,
     ]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
