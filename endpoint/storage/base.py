@@ -266,46 +266,35 @@ class Storage:
         When the form already holds the same idempotency token (or the same id, after
         a retried commit), nothing is written and the existing one is returned.
         """
-
-        def work(connection):
-            existing = self._find_same(connection, submission)
-            if existing:
-                return existing, False
-            self._execute(connection, _INSERT, submission.as_row())
-            return submission, True
-
-        try:
-            return self._run(work)
-        except _Conflict:
-            # A concurrent request stored the same token first.
-            existing = self._run(lambda c: self._find_same(c, submission))
-            if existing:
-                return existing, False
-            raise StorageUnavailable("database refused the submission") from None
+        return self.store(submission)
 
     def store(
         self,
         submission: Submission,
-        rate_limit: int,
-        duplicate_since: datetime,
+        rate_limit: int | None = None,
+        duplicate_since: datetime | None = None,
         window: timedelta = timedelta(hours=1),
     ) -> tuple[Submission, bool]:
         """Count the sender's hit, look for a repeat and store `submission`, in ONE transaction.
 
-        Returns (stored submission, created), like `add`. A repeat is the same idempotency
-        token on the form or, for a submission without one (JavaScript off), the same
-        e-mail and content since `duplicate_since`. Raises RateLimited (nothing recorded)
-        when the sender's IP hash is over `rate_limit` hits in `window`.
+        Returns (stored submission, created). A repeat is the same idempotency token on
+        the form or, for a submission without one (JavaScript off), the same e-mail and
+        content since `duplicate_since`. Raises RateLimited (nothing recorded) when the
+        sender's IP hash is over `rate_limit` hits in `window`. Without `rate_limit` no
+        hit is counted; without `duplicate_since` only the token makes a repeat.
         """
         now = parse_time(submission.submitted_at)
         row = submission.as_row()  # before the transaction: keep the write lock short
 
         def work(connection):
-            retry_after = self._count_hit(connection, submission.ip_hash, now, rate_limit, window)
-            if retry_after is not None:
-                raise RateLimited(retry_after)
+            if rate_limit is not None:
+                retry_after = self._count_hit(
+                    connection, submission.ip_hash, now, rate_limit, window
+                )
+                if retry_after is not None:
+                    raise RateLimited(retry_after)
             existing = self._find_same(connection, submission)
-            if existing is None and not submission.idempotency_token:
+            if existing is None and not submission.idempotency_token and duplicate_since:
                 existing = self._find_duplicate(
                     connection,
                     submission.form_id,
