@@ -95,6 +95,20 @@ def link_or_form(value, name, default_form, form_ids, problems):
     return ("form", form_id)
 
 
+def merged_setting(settings, setting: str, plugin: str, defaults: dict, error: type[Exception]):
+    """The plugin's dict setting merged over its defaults; unknown keys raise `error`."""
+    given = settings.get(setting) or {}
+    if not isinstance(given, dict):
+        raise error(f'{plugin}: {setting} must be a dict like {{"now": None}}')
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise error(
+            f"{plugin}: unknown {setting} key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(defaults))}"
+        )
+    return {**defaults, **given}
+
+
 def now_setting(settings, setting: str, plugin: str, error: type[Exception]) -> datetime:
     """The moment `settings[setting]['now']` names: the setting, then SITE_NOW, then the clock.
 

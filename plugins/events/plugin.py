@@ -19,6 +19,7 @@ from plugins.content_meta import (
     by_year,
     forget_folders,
     in_section,
+    merged_setting,
     now_setting,
     plain,
     set_address,
@@ -61,16 +62,7 @@ class EventsConfigurationError(Exception):
 
 def check_settings(settings) -> dict:
     """Merge EVENTS over the defaults and check it (raises EventsConfigurationError)."""
-    given = settings.get("EVENTS") or {}
-    if not isinstance(given, dict):
-        raise EventsConfigurationError('events: EVENTS must be a dict like {"now": None}')
-    unknown = sorted(set(given) - set(DEFAULTS))
-    if unknown:
-        raise EventsConfigurationError(
-            f"events: unknown EVENTS key(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(DEFAULTS))}"
-        )
-    config = {**DEFAULTS, **given}
+    config = merged_setting(settings, "EVENTS", "events", DEFAULTS, EventsConfigurationError)
     config["now"] = parse_now(settings)
     for key in ("home_count", "past_recent"):
         if not isinstance(config[key], int) or config[key] < 0:

@@ -17,6 +17,7 @@ from plugins.content_meta import (
     by_year,
     forget_folders,
     in_section,
+    merged_setting,
     now_setting,
     plain,
     set_address,
@@ -51,18 +52,9 @@ class InternCallsConfigurationError(Exception):
 
 def check_settings(settings) -> dict:
     """Merge INTERN_CALLS over the defaults and check it."""
-    given = settings.get("INTERN_CALLS") or {}
-    if not isinstance(given, dict):
-        raise InternCallsConfigurationError(
-            'intern_calls: INTERN_CALLS must be a dict like {"now": None}'
-        )
-    unknown = sorted(set(given) - set(DEFAULTS))
-    if unknown:
-        raise InternCallsConfigurationError(
-            f"intern_calls: unknown INTERN_CALLS key(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(sorted(DEFAULTS))}"
-        )
-    config = {**DEFAULTS, **given}
+    config = merged_setting(
+        settings, "INTERN_CALLS", "intern_calls", DEFAULTS, InternCallsConfigurationError
+    )
     config["now"] = parse_now(settings)
     if not isinstance(config["closed_recent"], int) or config["closed_recent"] < 0:
         raise InternCallsConfigurationError(
