@@ -3,6 +3,7 @@
 import contextlib
 import functools
 import http.server
+import re
 import socket
 import subprocess
 import sys
@@ -74,3 +75,20 @@ def static_server(folder):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def output_files(folder):
+    """{relative path: bytes} of every file under a build's output folder."""
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file()
+    }
+
+
+def comparable_output(name, data):
+    """A built file's bytes with build-time stamps masked, for comparing two builds."""
+    # pelican-sitemap stamps index pages with the build's own time.
+    if name == "sitemap.xml":
+        return re.sub(rb"<lastmod>[^<]*</lastmod>", b"<lastmod/>", data)
+    return data

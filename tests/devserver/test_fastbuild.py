@@ -2,12 +2,11 @@
 
 import ast
 import json
-import re
 import shutil
 
 import pytest
 
-from tests.helpers import ROOT, run_pelican
+from tests.helpers import ROOT, comparable_output, output_files, run_pelican
 
 EXTRA_POSTS = 30
 
@@ -27,21 +26,6 @@ def _plugins_without_fastbuild():
 def _said(result):
     """Everything the build printed, with Rich's line wrapping undone."""
     return " ".join((result.stdout + result.stderr).split())
-
-
-def _files(folder):
-    return {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
-def _comparable(name, data):
-    # pelican-sitemap stamps index pages with the build's own time.
-    if name == "sitemap.xml":
-        return re.sub(rb"<lastmod>[^<]*</lastmod>", b"<lastmod/>", data)
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -72,13 +56,13 @@ def test_parallel_build_is_byte_identical_to_pelicans_writer(content, tmp_path):
     )
     assert "fastbuild: 0 files rendered" not in _said(result)
     assert "fastbuild:" in _said(result)
-    built, expected = _files(parallel), _files(stock)
+    built, expected = output_files(parallel), output_files(stock)
     assert sorted(built) == sorted(expected)
     assert len(expected) > 60
     differing = [
         name
         for name in expected
-        if _comparable(name, built[name]) != _comparable(name, expected[name])
+        if comparable_output(name, built[name]) != comparable_output(name, expected[name])
     ]
     assert differing == []
 

@@ -8,14 +8,13 @@ byte with a clean build of the same files made by plain `pelican`.
 """
 
 import json
-import re
 import shutil
 import subprocess
 import sys
 
 import pytest
 
-from tests.helpers import ROOT, run_pelican
+from tests.helpers import ROOT, comparable_output, output_files, run_pelican
 
 COPIED_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "devserver"]
 EXTRA_POSTS = 14  # more than one page of the index (DEFAULT_PAGINATION is 10)
@@ -89,33 +88,18 @@ def _rebuild(site, expect_ok=True):
     return answer
 
 
-def _files(folder):
-    return {
-        path.relative_to(folder).as_posix(): path.read_bytes()
-        for path in sorted(folder.rglob("*"))
-        if path.is_file()
-    }
-
-
-def _comparable(name, data):
-    # pelican-sitemap stamps index pages with the build's own time.
-    if name == "sitemap.xml":
-        return re.sub(rb"<lastmod>[^<]*</lastmod>", b"<lastmod/>", data)
-    return data
-
-
 def assert_same_as_clean_build(site):
     """The worker's output equals a fresh full build of the same files, byte for byte."""
     site["clean"] += 1
     clean = site["base"] / f"clean-{site['clean']}"
     run_pelican(site["base"] / "content", clean, settings=site["base"] / "pelicanconf.py")
-    built, expected = _files(site["base"] / "output"), _files(clean)
+    built, expected = output_files(site["base"] / "output"), output_files(clean)
     assert sorted(set(built) - set(expected)) == [], "stale files left behind"
     assert sorted(set(expected) - set(built)) == [], "files missing from the rebuild"
     differing = [
         name
         for name in expected
-        if _comparable(name, built[name]) != _comparable(name, expected[name])
+        if comparable_output(name, built[name]) != comparable_output(name, expected[name])
     ]
     assert differing == [], f"files differ from a clean build: {differing[:10]}"
 
