@@ -165,12 +165,13 @@ def _wait_for_health(port, proc, timeout=20):
     raise RuntimeError("the endpoint did not answer /health in time")
 
 
-def load_test(database_url, seconds, clients=32, workers=1):
+def load_test(database_url, seconds, clients=32, workers=None):
     """Run the load; returns {submissions_per_s, p50_ms, p99_ms, ok, stored, errors}.
 
-    The endpoint runs with `workers` processes (`--workers`); one measured best here,
-    where the load generator shares the two cores.
+    The endpoint runs as a deployment would, with one process per core (`--workers`,
+    unless `workers` says otherwise) and its default threads per process.
     """
+    workers = workers or os.cpu_count() or 1
     from endpoint.storage import open_storage
     from tests.helpers import free_port
 

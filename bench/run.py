@@ -15,6 +15,7 @@ import argparse
 import inspect
 import json
 import math
+import os
 import platform
 import statistics
 import sys
@@ -205,6 +206,10 @@ def bench_endpoint(figures, work, seconds):
     figures.note(
         "endpoint load: MIN_FILL_SECONDS=0 and RATE_LIMIT_PER_HOUR=10000000 for the run "
         "(each client sends hundreds, from its own loopback address); every other check stays on"
+    )
+    figures.note(
+        f"endpoint load: python -m endpoint --workers {os.cpu_count()} (one process per core), "
+        "default threads per process"
     )
     results = {"sqlite": endpoint_load.load_test(endpoint_load.sqlite_url(work), seconds)}
     with endpoint_load.ThrowawayPostgres() as url:

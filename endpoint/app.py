@@ -319,11 +319,12 @@ class EndpointApp:
         except RateLimited as limited:
             raise self.too_many(form, limited.retry_after) from None
         response = self.success(form, wants_json)
+        # Per-submission lines are DEBUG: `--access-log` shows them, production logs stay quiet.
         if created:
-            log.info("endpoint: stored submission %s for %s", stored.id, form.id)
+            log.debug("endpoint: stored submission %s for %s", stored.id, form.id)
             response.after = lambda: self.notify(form, stored)
         else:
-            log.info("endpoint: repeat of submission %s; answered as before", stored.id)
+            log.debug("endpoint: repeat of submission %s; answered as before", stored.id)
         return response
 
     def count_hit(self, form, ip_hash: str, now: datetime) -> None:

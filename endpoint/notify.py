@@ -98,7 +98,8 @@ def notify_submission(storage, form, submission, settings) -> bool:
     if submission.notify_state != "pending" or not form.notify:
         return False
     if not settings.smtp_host:
-        log.info("endpoint: SMTP_HOST not set; notification %s left pending", submission.id)
+        # The server warns once at start-up; a line per submission would only repeat it.
+        log.debug("endpoint: SMTP_HOST not set; notification %s left pending", submission.id)
         return False
     try:
         send_message(build_message(form, submission, settings), form.notify, settings)

@@ -14,7 +14,6 @@ log = logging.getLogger("endpoint")
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 COLUMNS = (
     "id",
@@ -37,6 +36,12 @@ COLUMNS = (
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM submissions"
 _INSERT = f"INSERT INTO submissions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+# The JavaScript-off duplicate check, run on every such submission: the index
+# submissions_duplicate (migration 0002) answers it without walking the form's rows.
+DUPLICATE_QUERY = (
+    f"{_SELECT} WHERE form_id = ? AND email = ? AND content_hash = ? "
+    "AND submitted_at >= ? ORDER BY submitted_at DESC LIMIT 1"
+)
 
 
 class StorageUnavailable(RuntimeError):
@@ -56,13 +61,13 @@ class _Conflict(Exception):
 
 
 def format_time(moment: datetime) -> str:
-    """A UTC datetime as the sortable text stored in the database."""
-    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+    """A datetime as the sortable UTC text stored in the database: 2026-01-02T03:04:05.000000Z."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def parse_time(text: str) -> datetime:
     """The stored text back as an aware UTC datetime."""
-    return datetime.strptime(text, TIME_FORMAT).replace(tzinfo=UTC)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -346,8 +351,7 @@ class Storage:
     def _find_duplicate(self, connection, form_id, email, content_hash, since):
         row = self._execute(
             connection,
-            f"{_SELECT} WHERE form_id = ? AND email = ? AND content_hash = ? "
-            "AND submitted_at >= ? ORDER BY submitted_at DESC LIMIT 1",
+            DUPLICATE_QUERY,
             (form_id, email, content_hash, format_time(since)),
         ).fetchone()
         return Submission.from_row(row) if row else None

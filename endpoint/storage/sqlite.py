@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from urllib.parse import unquote
 
 from .base import Storage
+
+try:
+    import fcntl
+except ImportError:  # Windows: SQLite's busy timeout alone serialises the writers
+    fcntl = None
 
 
 def sqlite_path(url: str) -> Path:
@@ -33,6 +39,7 @@ class SQLiteStorage(Storage):
     def __init__(self, url: str):
         super().__init__(url)
         self.path = sqlite_path(url)
+        self._writer_lock: tuple[int, int] | None = None  # (process id, descriptor)
 
     def _connect(self):
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -52,14 +59,52 @@ class SQLiteStorage(Storage):
         return connection
 
     def _begin(self, connection) -> None:
-        connection.execute("BEGIN IMMEDIATE")
+        self._lock_writers()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._unlock_writers()
+            raise
 
     def _commit(self, connection) -> None:
-        connection.execute("COMMIT")
+        try:
+            connection.execute("COMMIT")
+        finally:
+            self._unlock_writers()
 
     def _rollback(self, connection) -> None:
-        if connection.in_transaction:
-            connection.execute("ROLLBACK")
+        try:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        finally:
+            self._unlock_writers()
+
+    def _lock_writers(self) -> None:
+        """Wait for other processes' write transactions on a lock the kernel hands over.
+
+        With `--workers N`, SQLite's busy handler made a second writer poll, sleeping up
+        to 100 ms between tries; this lock wakes it the moment the first one commits.
+        A hint only: SQLite's own locking stays the guarantee.
+        """
+        if fcntl is None:
+            return
+        if self._writer_lock is None or self._writer_lock[0] != os.getpid():
+            # A descriptor inherited across a fork would share its lock with the parent.
+            path = self.path.with_name(self.path.name + "-writer-lock")
+            self._writer_lock = (os.getpid(), os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        fcntl.flock(self._writer_lock[1], fcntl.LOCK_EX)
+
+    def _unlock_writers(self) -> None:
+        if self._writer_lock is not None and self._writer_lock[0] == os.getpid():
+            fcntl.flock(self._writer_lock[1], fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        """Close the connection and the lock file; the next call opens both again."""
+        with self._lock:
+            super().close()
+            if self._writer_lock is not None and self._writer_lock[0] == os.getpid():
+                os.close(self._writer_lock[1])
+            self._writer_lock = None
 
     def _apply_migration(self, connection, sql: str) -> None:
         # executescript() would commit first; run statement by statement instead so a

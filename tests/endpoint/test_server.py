@@ -174,6 +174,14 @@ def _alive(pid):
         return False
 
 
+@pytest.mark.parametrize("option", ["--workers", "--threads"])
+def test_workers_and_threads_must_be_at_least_one(option, capsys):
+    from endpoint.cli import main
+
+    assert main([option, "0"]) == 2
+    assert f"{option} must be 1 or more" in capsys.readouterr().err
+
+
 def test_workers_share_the_socket_store_and_stop_on_ctrl_c(tmp_path):
     port = free_port()
     database = f"sqlite:///{tmp_path / 'submissions.sqlite3'}"

@@ -1,0 +1,44 @@
+"""What only the SQLite storage does: its query plans and its lock between processes."""
+
+import sqlite3
+import threading
+
+from endpoint.storage import open_storage
+from endpoint.storage.base import DUPLICATE_QUERY
+
+from .test_storage import NOW, submission
+
+
+def test_the_duplicate_check_uses_its_index(sqlite_url):
+    # Through the form's time index it walked every submission of the window, so a
+    # busy campaign made each signup slower than the last.
+    storage = open_storage(sqlite_url)
+    storage.migrate()
+    storage.close()
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        plan = connection.execute(
+            "EXPLAIN QUERY PLAN " + DUPLICATE_QUERY, ("form", "a@example.org", "hash", "2026")
+        ).fetchall()
+    assert "submissions_duplicate" in str(plan)
+
+
+def test_a_failed_transaction_lets_the_next_writer_in(sqlite_url):
+    first, second = open_storage(sqlite_url), open_storage(sqlite_url)
+    first.add(submission(1))
+
+    def clash(connection):
+        raise RuntimeError("a bug inside a transaction")
+
+    try:
+        first._run(clash)
+    except RuntimeError:
+        pass
+    # `second` has its own lock descriptor, as another process would: had the failed
+    # transaction kept the lock, this write would wait for ever.
+    writer = threading.Thread(target=second.add, args=(submission(2, when=NOW),), daemon=True)
+    writer.start()
+    writer.join(timeout=10)
+    assert not writer.is_alive(), "the writer lock was not released after a rollback"
+    assert [s.id for s in first.submissions()] == ["id-1", "id-2"]
+    first.close()
+    second.close()
