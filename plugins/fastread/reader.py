@@ -6,8 +6,13 @@ import gc
 import gzip
 import hashlib
 import logging
+import mmap
 import multiprocessing
 import os
+import pickle
+import struct
+import tempfile
+import zlib
 
 import smartypants
 import typogrify
@@ -82,6 +87,49 @@ def _uncompress_old_cache(settings):
             log.debug("fastread: left cache file %s as it is (%s)", path, error)
 
 
+# --- the reader cache's text, compressed -----------------------------------
+
+
+class _Inflate:
+    """Pickles as `zlib.decompress(data)`: the UTF-8 bytes of a packed text."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+    def __reduce__(self):
+        return (zlib.decompress, (self.data,))
+
+
+class _Packed:
+    """A source's HTML as Pelican's reader cache keeps it, compressed in memory.
+
+    The raw HTML is only needed again to find its typogrify memo and to save the
+    cache, so it stays zlib-compressed (a quarter of the size) while the build
+    runs. It pickles as `str(zlib.decompress(data), "utf-8")`: the cache file
+    holds plain text for anyone loading it, with or without this plugin.
+    """
+
+    __slots__ = ("data",)
+
+    def __init__(self, text):
+        self.data = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
+
+    def text(self):
+        """The HTML as the reader returned it."""
+        return zlib.decompress(self.data).decode("utf-8", "surrogatepass")
+
+    def __reduce__(self):
+        return (str, (_Inflate(self.data), "utf-8", "surrogatepass"))
+
+
+def _pack(data):
+    """(content, metadata) with the content packed, as it goes into the cache."""
+    content, metadata = data
+    return (_Packed(content) if isinstance(content, str) else content, metadata)
+
+
 # --- typogrify cache ------------------------------------------------------
 
 
@@ -140,6 +188,8 @@ class _ReadersState:
         self.memo = None  # {source path: {key: typogrified text}}, loaded lazily
         # Whether anything new went into the cache; if not, saving it is skipped.
         self.dirty = False
+        # The workers reading this generator's files, while they run.
+        self.reading = None
 
     def load_memo(self):
         if self.memo is None:
@@ -159,14 +209,24 @@ def on_readers_init(readers):
     original_read_file = readers.read_file
     original_save_cache = readers.save_cache
     original_cache_data = readers.cache_data
+    original_get_cached_data = readers.get_cached_data
 
     def cache_data(filename, data):
         state.dirty = True
-        original_cache_data(filename, data)
+        original_cache_data(filename, _pack(data))
+
+    def get_cached_data(filename, default=None):
+        data = original_get_cached_data(filename, default)
+        if data is not default and isinstance(data, tuple) and isinstance(data[0], _Packed):
+            return (data[0].text(), data[1])
+        return data
 
     def read_file(base_path, path, *args, **kwargs):
         global _active
         full = os.path.abspath(os.path.join(base_path, path))
+        if state.reading is not None and not state.reading.claim(full):
+            # A worker has this file: from here on, its results are needed.
+            state.reading.finish()
         try:
             if not use_memo:
                 return original_read_file(base_path, path, *args, **kwargs)
@@ -186,6 +246,8 @@ def on_readers_init(readers):
                 readers._cache.pop(full, None)
 
     def save_cache():
+        if state.reading is not None:
+            state.reading.finish()
         if use_memo and state.memo is not None and readers._cache_data_policy:
             kept = {path: memo for path, memo in state.memo.items() if os.path.exists(path)}
             if len(kept) != len(state.memo):
@@ -203,6 +265,7 @@ def on_readers_init(readers):
     readers.read_file = read_file
     readers.save_cache = save_cache
     readers.cache_data = cache_data
+    readers.get_cached_data = get_cached_data
 
 
 def _return_free_memory():
@@ -225,9 +288,18 @@ _malloc_trim = None
 
 
 # --- parallel reading -----------------------------------------------------
+#
+# Pelican reads the generator's files in its own loop, in this process, while
+# forked workers take stale files from the other end of the same list. Each
+# file is claimed once, in memory shared across the fork. A worker writes what
+# it read to a temporary file and exits when the two ends meet; only then does
+# this process load its results into the reader cache. So the workers' memory
+# is gone before their results arrive, and the peak is never this process's
+# full cache plus the workers beside it.
 
-# Set in the parent just before forking; the workers inherit it.
-_worker_job = None
+_FREE, _PARENT, _WORKER = 0, 1, 2
+# Results a worker writes at a time; the pickle memo is cleared between them.
+_BATCH = 32
 
 
 class _WarningCatcher(logging.Handler):
@@ -241,8 +313,8 @@ class _WarningCatcher(logging.Handler):
         self.warned = True
 
 
-def _worker_start():
-    # Workers print nothing: a file that warns is re-read by Pelican itself.
+def _silence_logging():
+    # Workers print nothing: a file that warns is read again by Pelican itself.
     catcher = _WarningCatcher()
     root = logging.getLogger()
     root.handlers[:] = [catcher]
@@ -252,38 +324,175 @@ def _worker_start():
         logger.handlers[:] = []
         logger.filters[:] = []
         logger.propagate = True
-    _worker_job["catcher"] = catcher
+    return catcher
 
 
-def _read_chunk(paths):
-    readers = _worker_job["readers"]
-    settings = readers.settings
-    catcher = _worker_job["catcher"]
-    typogrify_on = _worker_job["typogrify"]
-    results = []
+def _read_one(readers, full, catcher, use_memo):
+    """(path, stamp, packed content, metadata, typogrify memo), or None to leave it."""
     global _active
-    for full in paths:
-        catcher.warned = False
-        try:
-            reader = readers.readers[file_suffix(full)]
-            stamp = readers._get_file_stamp(full)
-            content, metadata = reader.read(full)
-            metadata = _filter_discardable_metadata(metadata)
-            memo = {}
-            if typogrify_on:
-                _set_smartypants_like_pelican(settings)
-                _active = ({}, memo)
+    catcher.warned = False
+    try:
+        reader = readers.readers[file_suffix(full)]
+        stamp = readers._get_file_stamp(full)
+        content, metadata = reader.read(full)
+        metadata = _filter_discardable_metadata(metadata)
+        memo = {}
+        if use_memo:
+            _set_smartypants_like_pelican(readers.settings)
+            _active = ({}, memo)
+            try:
+                for text in (content, metadata.get("title"), metadata.get("summary")):
+                    if text:
+                        _typogrify_like_pelican(readers.settings, text)
+            finally:
+                _active = None
+        packed, metadata = _pack((content, metadata))
+    except Exception:  # Pelican reads it again and reports the error properly.
+        return None
+    if catcher.warned:
+        return None
+    return (full, stamp, packed, metadata, memo)
+
+
+class _Pickler(pickle.Pickler):
+    # The settings every Tag, Category and Author refers to stay behind: the
+    # loading side puts its own in their place instead of a copy per batch.
+    def __init__(self, handle, settings):
+        super().__init__(handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self.settings = settings
+
+    def persistent_id(self, obj):
+        return "settings" if obj is self.settings else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, handle, settings):
+        super().__init__(handle)
+        self.settings = settings
+
+    def persistent_load(self, pid):
+        if pid != "settings":
+            raise pickle.UnpicklingError(f"fastread: unknown reference {pid!r}")
+        return self.settings
+
+
+class _ParallelRead:
+    """Workers reading a generator's stale files from the end of Pelican's order."""
+
+    def __init__(self, readers, state, stale, workers, use_memo):
+        self.readers = readers
+        self.state = state
+        self.use_memo = use_memo
+        self.position = {full: at for at, full in enumerate(stale)}
+        self.stale = stale
+        # One byte per file (who took it), the next file from the end, a stop flag.
+        self.count = len(stale)
+        self.shared = mmap.mmap(-1, self.count + 9)
+        struct.pack_into("q", self.shared, self.count, self.count)
+        self.lock = multiprocessing.get_context("fork").Lock()
+        self.parent = os.getpid()
+        self.children = {}  # pid -> temporary file it writes
+        for _ in range(workers - 1):
+            results = tempfile.TemporaryFile(prefix="fastread-")
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - runs in the child
+                status = 1
                 try:
-                    for text in (content, metadata.get("title"), metadata.get("summary")):
-                        if text:
-                            _typogrify_like_pelican(settings, text)
+                    self._work(results)
+                    status = 0
                 finally:
-                    _active = None
-        except Exception:  # Pelican re-reads it and reports the error properly.
-            continue
-        if not catcher.warned:
-            results.append((full, stamp, content, metadata, memo))
-    return results
+                    os._exit(status)
+            self.children[pid] = results
+
+    def claim(self, full):
+        """True if this process may read `full` (now marked as ours)."""
+        at = self.position.get(full)
+        if at is None:
+            return True
+        with self.lock:
+            if self.shared[at] == _WORKER:
+                return False
+            self.shared[at] = _PARENT
+            return True
+
+    def _next_from_end(self):
+        with self.lock:
+            if self.shared[self.count + 8]:
+                return None
+            at = struct.unpack_from("q", self.shared, self.count)[0]
+            while at > 0:
+                at -= 1
+                if self.shared[at] == _FREE:
+                    self.shared[at] = _WORKER
+                    struct.pack_into("q", self.shared, self.count, at)
+                    return at
+            struct.pack_into("q", self.shared, self.count, 0)
+            return None
+
+    def _work(self, results):  # pragma: no cover - runs in the child
+        catcher = _silence_logging()
+        batch = []
+
+        def write():
+            _Pickler(results, self.readers.settings).dump(batch)
+            batch.clear()
+
+        while os.getppid() == self.parent:
+            at = self._next_from_end()
+            if at is None:
+                break
+            done = _read_one(self.readers, self.stale[at], catcher, self.use_memo)
+            if done is not None:
+                batch.append(done)
+            if len(batch) >= _BATCH:
+                write()
+        write()
+        results.flush()
+
+    def finish(self):
+        """Stop the workers, wait for them, and put what they read in the cache."""
+        if self.state.reading is not self:
+            return
+        self.state.reading = None
+        with self.lock:
+            self.shared[self.count + 8] = 1
+        readers, state = self.readers, self.state
+        memo = state.load_memo() if self.use_memo else None
+        done = 0
+        try:
+            for pid, results in self.children.items():
+                _, status = os.waitpid(pid, 0)
+                if status != 0:
+                    log.debug("fastread: worker %d stopped with status %d", pid, status)
+                    continue
+                results.seek(0)
+                while True:
+                    try:
+                        batch = _Unpickler(results, readers.settings).load()
+                    except EOFError:
+                        break
+                    for full, stamp, packed, metadata, entries in batch:
+                        # A file Pelican has read meanwhile keeps Pelican's result.
+                        if readers._cache.get(full, (None,))[0] == stamp:
+                            continue
+                        readers._cache[full] = (stamp, (packed, metadata))
+                        if memo is not None:
+                            memo[full] = entries
+                        done += 1
+                    del batch
+        finally:
+            for results in self.children.values():
+                results.close()
+            self.children = {}
+            self.shared.close()
+            gc.unfreeze()
+        if done:
+            state.dirty = True
+        log.debug(
+            "fastread: workers read %d of %d stale files, Pelican the rest",
+            done,
+            self.count,
+        )
 
 
 def _worker_count(options):
@@ -296,11 +505,10 @@ def _worker_count(options):
 
 
 def on_generator_init(generator):
-    """Pre-read the generator's stale files in parallel into its reader cache."""
-    global _worker_job
+    """Start workers reading the generator's stale files from the end of its list."""
     readers = generator.readers
     state = getattr(readers, "_fastread", None)
-    if state is None:
+    if state is None or state.reading is not None:
         return
     settings = generator.settings
     workers = _worker_count(state.options)
@@ -312,7 +520,8 @@ def on_generator_init(generator):
         paths, exclude = settings["PAGE_PATHS"], settings["PAGE_EXCLUDES"]
     generator_cache = settings["CONTENT_CACHING_LAYER"] == "generator"
     stale = []
-    for relative in sorted(generator.get_files(paths, exclude=exclude)):
+    # The order Pelican's loop will read them in (the same set, built the same way).
+    for relative in generator.get_files(paths, exclude=exclude):
         full = os.path.abspath(os.path.join(generator.path, relative))
         if file_suffix(full) not in readers.readers:
             continue
@@ -324,26 +533,14 @@ def on_generator_init(generator):
     if len(stale) < state.options["min_files"]:
         return
     use_memo = bool(state.options["typogrify_cache"] and settings.get("TYPOGRIFY"))
-    memo = state.load_memo() if use_memo else None
-    chunk = max(1, len(stale) // (workers * 8))
-    chunks = [stale[at : at + chunk] for at in range(0, len(stale), chunk)]
-    _worker_job = {"readers": readers, "typogrify": use_memo}
-    done = 0
     # Objects that exist now are never collected in the workers: keep the garbage
-    # collector from touching (and so copying) the pages they share with us.
+    # collector from touching (and so copying) the pages they share with us, and
+    # give the free pages back first, so nobody copies them.
     gc.collect()
+    _return_free_memory()
     gc.freeze()
     try:
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers, initializer=_worker_start) as pool:
-            for results in pool.imap_unordered(_read_chunk, chunks):
-                for full, stamp, content, metadata, entries in results:
-                    readers._cache[full] = (stamp, (content, metadata))
-                    state.dirty = True
-                    if memo is not None:
-                        memo[full] = entries
-                    done += 1
-    finally:
+        state.reading = _ParallelRead(readers, state, stale, workers, use_memo)
+    except BaseException:
         gc.unfreeze()
-        _worker_job = None
-    log.debug("fastread: %d of %d files read by %d workers", done, len(stale), workers)
+        raise

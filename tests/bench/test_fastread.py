@@ -3,6 +3,7 @@
 import filecmp
 import gzip
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -105,7 +106,12 @@ def test_output_identical_cold_and_warm(site):
     content, settings, tmp = site
     build(content, settings, tmp / "plain", tmp / "cache-plain", "[]")
     cold = build(content, settings, tmp / "cold", tmp / "cache", '["fastread"]', extra=["-D"])
-    assert f"fastread: {POSTS} of {POSTS} files read by 2 workers" in cold.stdout + cold.stderr
+    # Pelican reads from one end of the list while a forked worker reads from the other.
+    read = re.search(
+        rf"fastread: workers read (\d+) of {POSTS}",
+        " ".join((cold.stdout + cold.stderr).split()),
+    )
+    assert read and 1 <= int(read.group(1)) < POSTS, cold.stdout + cold.stderr
     assert_same_tree(tmp / "plain", tmp / "cold")
     # typogrify's results are stored with the content, one memo per source file.
     memo = load_cache(tmp / "cache")["fastread:typogrify:v1"]
@@ -119,7 +125,7 @@ def test_output_identical_cold_and_warm(site):
     cache_file = tmp / "cache" / "ArticlesGenerator-Readers"
     written = cache_file.stat().st_mtime_ns
     warm = build(content, settings, tmp / "warm", tmp / "cache", '["fastread"]', extra=["-D"])
-    assert "files read by" not in warm.stdout + warm.stderr  # nothing stale: no pool
+    assert "files read by" not in warm.stdout + warm.stderr  # nothing stale: no worker
     assert_same_tree(tmp / "plain", tmp / "warm")
     # Nothing changed, so the cache file was not written again.
     assert cache_file.stat().st_mtime_ns == written
