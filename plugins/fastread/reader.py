@@ -18,6 +18,7 @@ import smartypants
 import typogrify
 import typogrify.filters
 from pelican.readers import _filter_discardable_metadata  # what Pelican caches
+from pelican.urlwrappers import Author, Category, Tag
 from pelican.utils import file_suffix
 
 log = logging.getLogger(__name__)
@@ -298,6 +299,8 @@ _malloc_trim = None
 # full cache plus the workers beside it.
 
 _FREE, _PARENT, _WORKER = 0, 1, 2
+_WRAPPERS = (Tag, Category, Author)
+_WRAPPERS_BY_NAME = {kind.__name__: kind for kind in _WRAPPERS}
 # Results a worker writes at a time; the pickle memo is cleared between them.
 _BATCH = 32
 
@@ -355,14 +358,28 @@ def _read_one(readers, full, catcher, use_memo):
 
 
 class _Pickler(pickle.Pickler):
-    # The settings every Tag, Category and Author refers to stay behind: the
-    # loading side puts its own in their place instead of a copy per batch.
+    """Pickles a worker's results for the process that started it.
+
+    The settings every Tag, Category and Author refers to stay behind (the
+    loading side puts its own in their place, not a copy per batch); a packed
+    text stays packed; a Tag, Category or Author with nothing but its name
+    is sent as its name and built again by its class, as Pelican builds it,
+    at a fraction of the memory of an unpickled object and its attributes.
+    """
+
     def __init__(self, handle, settings):
         super().__init__(handle, protocol=pickle.HIGHEST_PROTOCOL)
         self.settings = settings
 
     def persistent_id(self, obj):
-        return "settings" if obj is self.settings else None
+        if obj is self.settings:
+            return "settings"
+        kind = type(obj)
+        if kind is _Packed:
+            return ("packed", obj.data)
+        if kind in _WRAPPERS and obj.__dict__ == kind(obj.name, self.settings).__dict__:
+            return ("wrapper", kind.__name__, obj.name)
+        return None
 
 
 class _Unpickler(pickle.Unpickler):
@@ -371,9 +388,15 @@ class _Unpickler(pickle.Unpickler):
         self.settings = settings
 
     def persistent_load(self, pid):
-        if pid != "settings":
-            raise pickle.UnpicklingError(f"fastread: unknown reference {pid!r}")
-        return self.settings
+        if pid == "settings":
+            return self.settings
+        if pid[0] == "packed":
+            packed = _Packed.__new__(_Packed)
+            packed.data = pid[1]
+            return packed
+        if pid[0] == "wrapper":
+            return _WRAPPERS_BY_NAME[pid[1]](pid[2], self.settings)
+        raise pickle.UnpicklingError(f"fastread: unknown reference {pid!r}")
 
 
 class _ParallelRead:
