@@ -359,11 +359,6 @@ class _Facts:
     slug: tuple = (None, None)  # (slug settings key, slug)
 
 
-def forget_facts():
-    """Drop every cached file fact (the next check reads every file again)."""
-    _FACTS.clear()
-
-
 def _stamp(path: Path):
     try:
         stat = path.stat()

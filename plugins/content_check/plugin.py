@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pelican import signals
 
-from .checker import check_content, find_content_files, forget_facts, format_report
+from .checker import check_content, find_content_files, format_report
 
 logger = logging.getLogger(__name__)
 
@@ -60,18 +60,45 @@ def before_reading(pelican):
     """Check every content file before any generator reads one (runs on every build)."""
     if not check_settings(pelican.settings)["enabled"]:
         return None
-    files = find_content_files(pelican.settings)
+    if _one_shot_build() and hasattr(os, "fork"):
+        files, problems = _check_in_child(pelican.settings)
+    else:
+        # A long-lived process (the dev server) keeps the facts for its next build.
+        files = find_content_files(pelican.settings)
+        problems = check_content(pelican.settings, files)
     _checked.clear()
     _checked.append((pelican.settings, files))
-    problems = check_content(pelican.settings, files)
-    if _one_shot_build():
-        # The facts are kept for the next build in a long-lived process; a
-        # one-shot build has none, and would carry them through rendering.
-        forget_facts()
     if problems:
         _stop(format_report(problems))
     logger.info("content_check: every content file's metadata is fine")
     return None
+
+
+# The settings of the check running in a forked child (inherited, never pickled).
+_child_settings = None
+
+
+def _find_and_check():
+    files = find_content_files(_child_settings)
+    return [(str(path), kind) for path, kind in files], check_content(_child_settings, files)
+
+
+def _check_in_child(settings):
+    """(files, problems), worked out in a forked process.
+
+    The check reads every file once more; in this process its short-lived objects
+    would leave the heap fragmented for the rest of the build (about 20 MB at 5000
+    posts), where only the list of files and the problems are needed.
+    """
+    global _child_settings
+    import multiprocessing
+
+    _child_settings = settings
+    try:
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            return pool.apply(_find_and_check)
+    finally:
+        _child_settings = None
 
 
 def _source_paths(generators) -> list[str]:
@@ -116,6 +143,7 @@ def after_reading(generators):
     if not unmatched:
         return
     read = {str(Path(source).resolve()) for source in sources}
+    unmatched = [Path(path) for path in unmatched]
     dropped = [
         path for path in unmatched if str(path.resolve()) not in read and _status(path) != "skip"
     ]
