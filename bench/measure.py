@@ -6,34 +6,10 @@ import threading
 import time
 from pathlib import Path
 
+from tests.helpers import descendants
+
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 SAMPLE_SECONDS = 0.02
-
-
-def _children_map():
-    """{parent pid: [child pids]} for every process visible in /proc."""
-    children = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name may hold spaces and parentheses; fields follow the last ')'.
-        fields = stat[stat.rindex(")") + 2 :].split()
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    return children
-
-
-def _tree(root_pid):
-    children = _children_map()
-    pids, todo = [], [root_pid]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        todo.extend(children.get(pid, ()))
-    return pids
 
 
 def _memory(pid):
@@ -66,7 +42,7 @@ class _Sampler(threading.Thread):
     def run(self):
         while not self.stop.is_set():
             rss = pss = 0
-            for pid in _tree(self.pid):
+            for pid in [self.pid, *descendants(self.pid)]:
                 one_rss, one_pss = _memory(pid)
                 rss += one_rss
                 pss += one_pss

@@ -1,8 +1,9 @@
-"""Shared helpers for the test suite: Pelican builds, a static server, free ports."""
+"""Shared helpers for the test suite: Pelican builds, a static server, free ports, processes."""
 
 import contextlib
 import functools
 import http.server
+import os
 import re
 import socket
 import subprocess
@@ -27,6 +28,36 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def descendants(pid):
+    """Every process below `pid` (children, their children, ...), read from /proc."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                # The command name may hold spaces and parentheses; fields follow the last ')'.
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def process_alive(pid):
+    """Whether `pid` runs (a zombie, exited but not yet reaped, does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def run_pelican(content, output, settings=ROOT / "pelicanconf.py", extra=(), check=True):

@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, descendants, free_port, process_alive
 
 COPIED_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "devserver"]
 COPIED_FILES = ["pelicanconf.py", "publishconf.py", "tasks.py"]
@@ -30,34 +30,6 @@ This sentence is version-one of the text, and it ends here.
 def _get(url, timeout=5):
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.status, response.read().decode("utf-8")
-
-
-def _descendants(pid):
-    """Every process below `pid`, from /proc."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        children.setdefault(int(fields[1]), []).append(int(entry))
-    found, pending = [], [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="module")
@@ -175,11 +147,11 @@ def test_open_tab_reloads_by_itself(server, browser):
 
 def test_ctrl_c_stops_every_process(server):
     process = server["process"]
-    tree = _descendants(process.pid)
+    tree = descendants(process.pid)
     assert len(tree) >= 2, "expected the build worker and the form endpoint"
     process.send_signal(signal.SIGINT)
     process.wait(20)
     deadline = time.monotonic() + 5
-    while any(_alive(pid) for pid in tree) and time.monotonic() < deadline:
+    while any(process_alive(pid) for pid in tree) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [pid for pid in tree if _alive(pid)] == []
+    assert [pid for pid in tree if process_alive(pid)] == []

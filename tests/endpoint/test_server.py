@@ -14,7 +14,7 @@ import pytest
 
 from endpoint import lambda_handler
 from endpoint.app import create_app
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, descendants, free_port, process_alive
 
 from .conftest import SITE, FakeClock, make_settings, valid
 
@@ -139,21 +139,6 @@ def test_lambda_api_gateway_rest_event(lambda_app):
     assert health["statusCode"] == 200
 
 
-def _children(pid):
-    """Process ids whose parent is `pid` (read from /proc)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
-
-
 def _has_open(pid, path):
     """Whether process `pid` holds `path` open."""
     folder = f"/proc/{pid}/fd"
@@ -164,14 +149,6 @@ def _has_open(pid, path):
         except OSError:
             continue
     return False
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("option", ["--workers", "--threads"])
@@ -204,7 +181,7 @@ def test_workers_share_the_socket_store_and_stop_on_ctrl_c(tmp_path):
         while len(workers) < 2:
             assert server.poll() is None, server.stderr.read()
             assert time.monotonic() < deadline, "the workers did not start"
-            workers = _children(server.pid)
+            workers = [pid for pid in descendants(server.pid) if process_alive(pid)]
             time.sleep(0.05)
         assert len(workers) == 2
         # The workers take turns accepting; each opens the database on its first request.
@@ -232,13 +209,13 @@ def test_workers_share_the_socket_store_and_stop_on_ctrl_c(tmp_path):
         server.send_signal(signal.SIGINT)
         _, errors = server.communicate(timeout=10)
         assert server.returncode == 0, errors
-        assert not any(_alive(pid) for pid in workers)
+        assert not any(process_alive(pid) for pid in workers)
     finally:
         if server.poll() is None:
             server.kill()
             server.communicate()
         for pid in workers:
-            if _alive(pid):
+            if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)
 
 
@@ -254,11 +231,11 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     workers = []
     while len(workers) < 2:
         assert time.monotonic() < deadline, "the workers did not start"
-        workers = _children(server.pid)
+        workers = [pid for pid in descendants(server.pid) if process_alive(pid)]
         time.sleep(0.05)
     server.kill()
     server.wait()
     deadline = time.monotonic() + 5
-    while any(_alive(pid) for pid in workers):
+    while any(process_alive(pid) for pid in workers):
         assert time.monotonic() < deadline, "a worker outlived its killed parent"
         time.sleep(0.05)
