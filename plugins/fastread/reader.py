@@ -5,6 +5,7 @@ import ctypes.util
 import gc
 import gzip
 import hashlib
+import io
 import logging
 import mmap
 import multiprocessing
@@ -24,12 +25,15 @@ from pelican.utils import file_suffix
 log = logging.getLogger(__name__)
 
 DEFAULTS = {"workers": 0, "min_files": 40, "typogrify_cache": True}
-# Stored in the reader cache beside the per-file entries; bump on format change.
-MEMO_KEY = "fastread:typogrify:v1"
+# Pelican's cache file holds only the index of fastread's records, under this
+# key; bump it when the record format changes.
+INDEX_KEY = "fastread:records:v1"
+# Where fastread 1 kept every typogrify memo, in Pelican's cache: dropped on load.
+OLD_MEMO_KEY = "fastread:typogrify:v1"
 _VERSION = getattr(typogrify, "__version__", "") + "/" + smartypants.__version__
 
 _original_typogrify = typogrify.filters.typogrify
-# (previous memo, memo being built) of the file Pelican is reading right now.
+# [previous memo, memo being built] of the file Pelican is reading right now.
 _active = None
 
 
@@ -88,47 +92,119 @@ def _uncompress_old_cache(settings):
             log.debug("fastread: left cache file %s as it is (%s)", path, error)
 
 
-# --- the reader cache's text, compressed -----------------------------------
+# --- the reader cache, one record per file on disk ------------------------
+#
+# Pelican keeps its reader cache as one dict in memory, every post's HTML and
+# metadata in it, and pickles it whole when reading ends. fastread keeps each
+# file's entry (the reader's HTML, its metadata and typogrify's results) as one
+# compressed record in a file beside Pelican's, and in memory only where each
+# record lies. Pelican's cache file holds that index as plain data: a build
+# without fastread finds no entries in it and simply reads every file again.
 
 
-class _Inflate:
-    """Pickles as `zlib.decompress(data)`: the UTF-8 bytes of a packed text."""
+class _Record:
+    """Where one file's cache entry lies: an open file, an offset and a length."""
 
-    __slots__ = ("data",)
+    __slots__ = ("handle", "offset", "length")
 
-    def __init__(self, data):
-        self.data = data
+    def __init__(self, handle, offset, length):
+        self.handle = handle
+        self.offset = offset
+        self.length = length
 
-    def __reduce__(self):
-        return (zlib.decompress, (self.data,))
-
-
-class _Packed:
-    """A source's HTML as Pelican's reader cache keeps it, compressed in memory.
-
-    The raw HTML is only needed again to find its typogrify memo and to save the
-    cache, so it stays zlib-compressed (a quarter of the size) while the build
-    runs. It pickles as `str(zlib.decompress(data), "utf-8")`: the cache file
-    holds plain text for anyone loading it, with or without this plugin.
-    """
-
-    __slots__ = ("data",)
-
-    def __init__(self, text):
-        self.data = zlib.compress(text.encode("utf-8", "surrogatepass"), 1)
-
-    def text(self):
-        """The HTML as the reader returned it."""
-        return zlib.decompress(self.data).decode("utf-8", "surrogatepass")
-
-    def __reduce__(self):
-        return (str, (_Inflate(self.data), "utf-8", "surrogatepass"))
+    def read(self):
+        """The record's bytes."""
+        return os.pread(self.handle.fileno(), self.length, self.offset)
 
 
-def _pack(data):
-    """(content, metadata) with the content packed, as it goes into the cache."""
-    content, metadata = data
-    return (_Packed(content) if isinstance(content, str) else content, metadata)
+def _encode(settings, content, metadata, memo):
+    """One file's cache entry as compressed bytes."""
+    buffer = io.BytesIO()
+    _Pickler(buffer, settings).dump((content, metadata, memo))
+    return zlib.compress(buffer.getvalue(), 1)
+
+
+def _decode(settings, data):
+    """(content, metadata, typogrify memo) from _encode's bytes."""
+    return _Unpickler(io.BytesIO(zlib.decompress(data)), settings).load()
+
+
+def _append(handle, data):
+    """Write `data` at the end of `handle`; return its offset."""
+    offset = handle.seek(0, os.SEEK_END)
+    view = memoryview(data)
+    while view:
+        view = view[handle.write(view) :]
+    return offset
+
+
+class _RecordStore:
+    """The records of one Readers' cache: last build's file and this build's new ones."""
+
+    def __init__(self, readers):
+        self.readers = readers
+        self.scratch = None  # a temporary file for the records made in this build
+        self.handles = []  # every file records are read from, closed after saving
+
+    @property
+    def path(self):
+        """The records file, beside Pelican's cache file."""
+        return self.readers._cache_path + ".records"
+
+    def load(self):
+        """Replace the index Pelican loaded by an entry per file pointing at its record."""
+        cache = getattr(self.readers, "_cache", None)
+        if cache is None:  # a Readers made without a cache
+            return
+        cache.pop(OLD_MEMO_KEY, None)
+        index = cache.pop(INDEX_KEY, None)
+        if not isinstance(index, dict):
+            return
+        try:
+            handle = open(self.path, "rb", buffering=0)  # noqa: SIM115 - closed in close()
+        except OSError as error:
+            log.debug("fastread: no records file %s (%s); reading everything", self.path, error)
+            return
+        self.handles.append(handle)
+        if handle.read(len(index["token"])) != index["token"]:
+            log.debug("fastread: %s does not match its index; reading everything", self.path)
+            return
+        for full, (stamp, offset, length) in index["entries"].items():
+            cache[full] = (stamp, _Record(handle, offset, length))
+
+    def add(self, data):
+        """Keep a new record for this build; return where it lies."""
+        if self.scratch is None:
+            self.scratch = tempfile.TemporaryFile(prefix="fastread-", buffering=0)
+            self.handles.append(self.scratch)
+        return _Record(self.scratch, _append(self.scratch, data), len(data))
+
+    def adopt(self, handle):
+        """Read records from `handle` (a worker's results) until the cache is saved."""
+        self.handles.append(handle)
+
+    def save(self, entries):
+        """Write every record `entries` names to one new file; return the index for it."""
+        token = os.urandom(16)
+        index = {}
+        partial = self.path + ".part"
+        with open(partial, "wb") as out:
+            out.write(token)
+            offset = len(token)
+            for full, (stamp, record) in entries.items():
+                data = record.read()
+                out.write(data)
+                index[full] = (stamp, offset, len(data))
+                offset += len(data)
+        os.replace(partial, self.path)
+        return {"token": token, "entries": index}
+
+    def close(self):
+        """Close every file records were read from."""
+        for handle in self.handles:
+            handle.close()
+        self.handles = []
+        self.scratch = None
 
 
 # --- typogrify cache ------------------------------------------------------
@@ -186,21 +262,44 @@ class _ReadersState:
     def __init__(self, readers, options):
         self.readers = readers
         self.options = options
-        self.memo = None  # {source path: {key: typogrified text}}, loaded lazily
+        self.records = _RecordStore(readers)
+        self.loaded = False
         # Whether anything new went into the cache; if not, saving it is skipped.
         self.dirty = False
         # The workers reading this generator's files, while they run.
         self.reading = None
+        # (content, metadata) of the file being read, as the reader returned it
+        # ("fresh") or as its record held it ("cached"), with the record's memo.
+        self.fresh = None
+        self.cached = None
+        # One Tag, Category and Author object per name, shared by every file
+        # (Pelican makes one per file, so each post carries its own copies).
+        self.wrappers = {}
 
-    def load_memo(self):
-        if self.memo is None:
-            stored = self.readers._cache.get(MEMO_KEY)
-            self.memo = dict(stored) if isinstance(stored, dict) else {}
-        return self.memo
+    def cache(self):
+        """Pelican's reader cache, last build's records in it (loaded on first use).
+
+        Pelican sets its cache up after `readers_init`, so not before.
+        """
+        if not self.loaded:
+            self.loaded = True
+            self.records.load()
+        return getattr(self.readers, "_cache", {})
+
+    def is_fresh(self, full):
+        """Whether the cache holds an entry for `full` made from its current version."""
+        entry = self.cache().get(full)
+        return entry is not None and entry[0] == self.readers._get_file_stamp(full)
+
+    def keep(self, full, stamp, content, metadata, memo):
+        """Store a file's cache entry as a new record."""
+        data = _encode(self.readers.settings, content, metadata, memo)
+        self.readers._cache[full] = (stamp, self.records.add(data))
+        self.dirty = True
 
 
 def on_readers_init(readers):
-    """Wrap this Readers' read_file and save_cache (instance attributes only)."""
+    """Wrap this Readers' read_file and its cache methods (instance attributes only)."""
     options = fastread_settings(readers.settings)
     state = _ReadersState(readers, options)
     readers._fastread = state
@@ -209,64 +308,111 @@ def on_readers_init(readers):
         typogrify.filters.typogrify = cached_typogrify
     original_read_file = readers.read_file
     original_save_cache = readers.save_cache
-    original_cache_data = readers.cache_data
     original_get_cached_data = readers.get_cached_data
 
     def cache_data(filename, data):
-        state.dirty = True
-        original_cache_data(filename, _pack(data))
+        # Stored once read_file is done, with typogrify's results beside it.
+        if getattr(readers, "_cache_data_policy", False):
+            state.fresh = (readers._get_file_stamp(filename), *data)
 
     def get_cached_data(filename, default=None):
+        state.cache()
         data = original_get_cached_data(filename, default)
-        if data is not default and isinstance(data, tuple) and isinstance(data[0], _Packed):
-            return (data[0].text(), data[1])
+        if isinstance(data, _Record):
+            content, metadata, memo = _decode(readers.settings, data.read())
+            state.cached = (content, metadata, memo)
+            if _active is not None:
+                _active[0] = memo
+            return (content, metadata)
         return data
 
     def read_file(base_path, path, *args, **kwargs):
         global _active
         full = os.path.abspath(os.path.join(base_path, path))
+        cache = state.cache()
         if state.reading is not None and not state.reading.claim(full):
             # A worker has this file: from here on, its results are needed.
             state.reading.finish()
+        state.fresh = state.cached = None
+        current = {}
+        _active = [{}, current] if use_memo else None
         try:
-            if not use_memo:
-                return original_read_file(base_path, path, *args, **kwargs)
-            memo = state.load_memo()
-            current = {}
-            _active = (memo.get(full, {}), current)
-            try:
-                return original_read_file(base_path, path, *args, **kwargs)
-            finally:
-                _active = None
-                if memo.get(full) != current:
-                    memo[full] = current
-                    state.dirty = True
+            result = original_read_file(base_path, path, *args, **kwargs)
         finally:
-            if not getattr(readers, "_cache_data_policy", False):
-                # Nothing is saved: drop what the workers pre-read to spare memory.
-                readers._cache.pop(full, None)
+            _active = None
+        if not getattr(readers, "_cache_data_policy", False):
+            # Nothing is saved: drop what the workers read to spare memory.
+            cache.pop(full, None)
+        elif state.fresh is not None:
+            state.keep(full, *state.fresh, current)
+        elif state.cached is not None and use_memo and state.cached[2] != current:
+            content, metadata, _ = state.cached
+            state.keep(full, cache[full][0], content, metadata, current)
+        state.fresh = state.cached = None
+        if result is not None:
+            _share_wrappers(result, state.wrappers)
+        return result
 
     def save_cache():
         if state.reading is not None:
             state.reading.finish()
-        if use_memo and state.memo is not None and readers._cache_data_policy:
-            kept = {path: memo for path, memo in state.memo.items() if os.path.exists(path)}
-            if len(kept) != len(state.memo):
-                state.dirty = True
-            readers._cache[MEMO_KEY] = kept
+        cache = state.cache()
+        entries = {
+            full: entry
+            for full, entry in cache.items()
+            if isinstance(entry[1], _Record) and os.path.exists(full)
+        }
         cache_file = getattr(readers, "_cache_path", "")
-        if state.dirty or not cache_file or not os.path.exists(cache_file):
-            original_save_cache()
-        # Else everything came from this very file: writing it again changes nothing.
-        # Pelican reads nothing after saving; free the sources' copy before rendering.
+        if getattr(readers, "_cache_data_policy", False) and (
+            state.dirty
+            or len(entries) != len(cache)
+            or not os.path.exists(cache_file)
+            or not os.path.exists(state.records.path)
+        ):
+            try:
+                os.makedirs(readers.settings["CACHE_PATH"], exist_ok=True)
+                readers._cache = {INDEX_KEY: state.records.save(entries)}
+            except OSError as error:
+                log.warning("fastread: could not save the cache %s: %s", cache_file, error)
+            else:
+                original_save_cache()
+        # Else everything came from these very files: writing them again changes nothing.
+        # Pelican reads nothing after saving; free what the cache held before rendering.
         readers._cache = {}
-        state.memo = None
+        state.records.close()
         _return_free_memory()
 
     readers.read_file = read_file
     readers.save_cache = save_cache
     readers.cache_data = cache_data
     readers.get_cached_data = get_cached_data
+
+
+def _share_wrappers(content, shared):
+    """Point `content` and its metadata at the shared Tag, Category and Author objects.
+
+    Only objects with nothing but their name are exchanged: those are equal in
+    every attribute to the shared one, as Pelican would make it.
+    """
+
+    def shared_one(value):
+        kind = type(value)
+        if kind not in _WRAPPERS:
+            return value
+        key = (kind, value.name)
+        known = shared.get(key)
+        if known is None:
+            if value.__dict__ != kind(value.name, value.settings).__dict__:
+                return value
+            known = shared[key] = value
+        return known if known.__dict__ == value.__dict__ else value
+
+    for attributes in (content.__dict__, getattr(content, "metadata", {})):
+        for name, value in attributes.items():
+            if type(value) is list:
+                value[:] = [shared_one(item) for item in value]
+            else:
+                attributes[name] = shared_one(value)
 
 
 def _return_free_memory():
@@ -292,17 +438,14 @@ _malloc_trim = None
 #
 # Pelican reads the generator's files in its own loop, in this process, while
 # forked workers take stale files from the other end of the same list. Each
-# file is claimed once, in memory shared across the fork. A worker writes what
-# it read to a temporary file and exits when the two ends meet; only then does
-# this process load its results into the reader cache. So the workers' memory
-# is gone before their results arrive, and the peak is never this process's
-# full cache plus the workers beside it.
+# file is claimed once, in memory shared across the fork. A worker writes a
+# cache record per file to a temporary file and exits when the two ends meet;
+# the reader cache then points at those records where they lie, and Pelican's
+# loop loads each one only when it reaches that file.
 
 _FREE, _PARENT, _WORKER = 0, 1, 2
 _WRAPPERS = (Tag, Category, Author)
 _WRAPPERS_BY_NAME = {kind.__name__: kind for kind in _WRAPPERS}
-# Results a worker writes at a time; the pickle memo is cleared between them.
-_BATCH = 32
 
 
 class _WarningCatcher(logging.Handler):
@@ -331,7 +474,7 @@ def _silence_logging():
 
 
 def _read_one(readers, full, catcher, use_memo):
-    """(path, stamp, packed content, metadata, typogrify memo), or None to leave it."""
+    """(path, stamp, record bytes), or None to leave the file to Pelican."""
     global _active
     catcher.warned = False
     try:
@@ -342,29 +485,28 @@ def _read_one(readers, full, catcher, use_memo):
         memo = {}
         if use_memo:
             _set_smartypants_like_pelican(readers.settings)
-            _active = ({}, memo)
+            _active = [{}, memo]
             try:
                 for text in (content, metadata.get("title"), metadata.get("summary")):
                     if text:
                         _typogrify_like_pelican(readers.settings, text)
             finally:
                 _active = None
-        packed, metadata = _pack((content, metadata))
+        record = _encode(readers.settings, content, metadata, memo)
     except Exception:  # Pelican reads it again and reports the error properly.
         return None
     if catcher.warned:
         return None
-    return (full, stamp, packed, metadata, memo)
+    return (full, stamp, record)
 
 
 class _Pickler(pickle.Pickler):
-    """Pickles a worker's results for the process that started it.
+    """Pickles a cache record without the objects every record shares.
 
     The settings every Tag, Category and Author refers to stay behind (the
-    loading side puts its own in their place, not a copy per batch); a packed
-    text stays packed; a Tag, Category or Author with nothing but its name
-    is sent as its name and built again by its class, as Pelican builds it,
-    at a fraction of the memory of an unpickled object and its attributes.
+    loading side puts its own in their place, not a copy per record), and a
+    Tag, Category or Author with nothing but its name is stored as its name
+    and built again by its class, as Pelican builds it.
     """
 
     def __init__(self, handle, settings):
@@ -375,8 +517,6 @@ class _Pickler(pickle.Pickler):
         if obj is self.settings:
             return "settings"
         kind = type(obj)
-        if kind is _Packed:
-            return ("packed", obj.data)
         if kind in _WRAPPERS and obj.__dict__ == kind(obj.name, self.settings).__dict__:
             return ("wrapper", kind.__name__, obj.name)
         return None
@@ -390,13 +530,12 @@ class _Unpickler(pickle.Unpickler):
     def persistent_load(self, pid):
         if pid == "settings":
             return self.settings
-        if pid[0] == "packed":
-            packed = _Packed.__new__(_Packed)
-            packed.data = pid[1]
-            return packed
         if pid[0] == "wrapper":
             return _WRAPPERS_BY_NAME[pid[1]](pid[2], self.settings)
         raise pickle.UnpicklingError(f"fastread: unknown reference {pid!r}")
+
+
+_HEAD = struct.Struct("<I")
 
 
 class _ParallelRead:
@@ -416,7 +555,7 @@ class _ParallelRead:
         self.parent = os.getpid()
         self.children = {}  # pid -> temporary file it writes
         for _ in range(workers - 1):
-            results = tempfile.TemporaryFile(prefix="fastread-")
+            results = tempfile.TemporaryFile(prefix="fastread-", buffering=0)
             pid = os.fork()
             if pid == 0:  # pragma: no cover - runs in the child
                 status = 1
@@ -453,64 +592,53 @@ class _ParallelRead:
             return None
 
     def _work(self, results):  # pragma: no cover - runs in the child
+        # Each file's result: a header (its length, then path, stamp and record
+        # length, pickled) and the record, ready to be used where it lies.
         catcher = _silence_logging()
-        batch = []
-
-        def write():
-            _Pickler(results, self.readers.settings).dump(batch)
-            batch.clear()
-
         while os.getppid() == self.parent:
             at = self._next_from_end()
             if at is None:
                 break
             done = _read_one(self.readers, self.stale[at], catcher, self.use_memo)
             if done is not None:
-                batch.append(done)
-            if len(batch) >= _BATCH:
-                write()
-        write()
-        results.flush()
+                full, stamp, record = done
+                head = pickle.dumps((full, stamp, len(record)))
+                _append(results, _HEAD.pack(len(head)) + head + record)
 
     def finish(self):
-        """Stop the workers, wait for them, and put what they read in the cache."""
+        """Stop the workers, wait for them, and point the cache at what they read."""
         if self.state.reading is not self:
             return
         self.state.reading = None
         with self.lock:
             self.shared[self.count + 8] = 1
-        readers, state = self.readers, self.state
-        memo = state.load_memo() if self.use_memo else None
+        cache, records = self.state.cache(), self.state.records
         done = 0
         try:
             for pid, results in self.children.items():
                 _, status = os.waitpid(pid, 0)
                 if status != 0:
                     log.debug("fastread: worker %d stopped with status %d", pid, status)
+                    results.close()
                     continue
-                results.seek(0)
-                while True:
-                    try:
-                        batch = _Unpickler(results, readers.settings).load()
-                    except EOFError:
-                        break
-                    for full, stamp, packed, metadata, entries in batch:
-                        # A file Pelican has read meanwhile keeps Pelican's result.
-                        if readers._cache.get(full, (None,))[0] == stamp:
-                            continue
-                        readers._cache[full] = (stamp, (packed, metadata))
-                        if memo is not None:
-                            memo[full] = entries
+                records.adopt(results)
+                fd, offset, end = results.fileno(), 0, os.fstat(results.fileno()).st_size
+                while offset < end:
+                    (size,) = _HEAD.unpack(os.pread(fd, _HEAD.size, offset))
+                    offset += _HEAD.size
+                    full, stamp, length = pickle.loads(os.pread(fd, size, offset))
+                    offset += size
+                    # A file Pelican has read meanwhile keeps Pelican's result.
+                    if cache.get(full, (None,))[0] != stamp:
+                        cache[full] = (stamp, _Record(results, offset, length))
                         done += 1
-                    del batch
+                    offset += length
         finally:
-            for results in self.children.values():
-                results.close()
             self.children = {}
             self.shared.close()
             gc.unfreeze()
         if done:
-            state.dirty = True
+            self.state.dirty = True
         log.debug(
             "fastread: workers read %d of %d stale files, Pelican the rest",
             done,
@@ -550,7 +678,7 @@ def on_generator_init(generator):
             continue
         if generator_cache and generator.get_cached_data(relative, None) is not None:
             continue
-        if readers.get_cached_data(full, None) is not None:
+        if state.is_fresh(full):
             continue
         stale.append(full)
     if len(stale) < state.options["min_files"]:

@@ -9,8 +9,13 @@ import sys
 import textwrap
 
 import pytest
+from pelican.settings import DEFAULT_CONFIG
 
 from tests.helpers import ROOT
+
+if str(ROOT / "plugins") not in sys.path:
+    sys.path.insert(0, str(ROOT / "plugins"))
+from fastread import reader  # noqa: E402
 
 POSTS = 12
 
@@ -96,10 +101,22 @@ def assert_same_tree(left, right):
 
 
 def load_cache(cache):
+    """Pelican's cache file for articles, unpickled as plain Pelican would."""
     path = cache / "ArticlesGenerator-Readers"
     opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
     with opener(path, "rb") as handle:
         return pickle.load(handle)
+
+
+def load_records(cache):
+    """{source path: (content, metadata, typogrify memo)} from fastread's records."""
+    index = load_cache(cache)[reader.INDEX_KEY]
+    data = (cache / "ArticlesGenerator-Readers.records").read_bytes()
+    assert data.startswith(index["token"])
+    return {
+        path: reader._decode(DEFAULT_CONFIG, data[offset : offset + length])
+        for path, (_stamp, offset, length) in index["entries"].items()
+    }
 
 
 def test_output_identical_cold_and_warm(site):
@@ -113,14 +130,15 @@ def test_output_identical_cold_and_warm(site):
     )
     assert read and 1 <= int(read.group(1)) < POSTS, cold.stdout + cold.stderr
     assert_same_tree(tmp / "plain", tmp / "cold")
-    # typogrify's results are stored with the content, one memo per source file.
-    memo = load_cache(tmp / "cache")["fastread:typogrify:v1"]
-    assert set(memo) == {str(path) for path in (content / "posts").glob("*.md")}
-    assert all(len(entries) == 3 for entries in memo.values())  # content, title, summary
-    assert any(
-        "&#8220;quoted text&#8221;" in text
-        for text in memo[str(content / "posts" / "post-1.md")].values()
-    )
+    # Pelican's cache file holds only plain data: the index of fastread's records.
+    assert list(load_cache(tmp / "cache")) == [reader.INDEX_KEY]
+    # One record per source file: the reader's HTML, its metadata and typogrify's results.
+    records = load_records(tmp / "cache")
+    assert set(records) == {str(path) for path in (content / "posts").glob("*.md")}
+    assert all(len(memo) == 3 for _, _, memo in records.values())  # content, title, summary
+    html, metadata, memo = records[str(content / "posts" / "post-1.md")]
+    assert '"quoted text"' in html and metadata["tags"][0].name == "alpha"
+    assert any("&#8220;quoted text&#8221;" in text for text in memo.values())
 
     cache_file = tmp / "cache" / "ArticlesGenerator-Readers"
     written = cache_file.stat().st_mtime_ns
@@ -153,8 +171,9 @@ def test_edit_after_cached_build_matches_clean_build(site):
     build(content, settings, tmp / "second", tmp / "cache", '["fastread"]')
     build(content, settings, tmp / "clean", tmp / "cache-clean", "[]")
     assert_same_tree(tmp / "clean", tmp / "second")
-    memo = load_cache(tmp / "cache")["fastread:typogrify:v1"]
-    assert str(content / "posts" / "post-5.md") not in memo  # deleted files are dropped
+    records = load_records(tmp / "cache")
+    assert str(content / "posts" / "post-5.md") not in records  # deleted files are dropped
+    assert "New &#8220;edited" in "".join(records[str(post)][2].values())
 
 
 def test_a_file_pelican_cannot_read_is_reported_once_as_usual(site):
