@@ -129,8 +129,11 @@ MARKDOWN = {
 PLUGIN_PATHS = ["plugins"]
 PLUGINS = [
     "pelican.plugins.sitemap",
-    "pelican.plugins.neighbors",
-    "pelican.plugins.readtime",
+    # Older/newer post in the same category, and minutes to read: our own, as
+    # pelican-neighbors and pelican-readtime each added 4-6 attributes to every
+    # post (7 MB at 5000 posts) for the two and one the theme shows.
+    "neighbours",
+    "reading_time",
     "json_feed",
     "feed_stylesheet",
     "forms",

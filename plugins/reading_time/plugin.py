@@ -1,0 +1,46 @@
+"""Set `readtime` (whole minutes) on each article and page as it is created."""
+
+from pelican import signals
+from pelican.contents import Article, Page
+
+DEFAULTS = {"words_per_minute": 200}
+_words_per_minute = DEFAULTS["words_per_minute"]
+
+
+class ReadingTimeSettingsError(ValueError):
+    """READING_TIME is malformed; the message names the key and the fix."""
+
+
+def check_settings(pelican):
+    """Stop the build with a clear message when READING_TIME is malformed."""
+    global _words_per_minute
+    configured = pelican.settings.get("READING_TIME") or {}
+    if not isinstance(configured, dict):
+        raise ReadingTimeSettingsError(
+            "reading_time: READING_TIME must be a dict, e.g. {'words_per_minute': 200}"
+        )
+    unknown = sorted(set(configured) - set(DEFAULTS))
+    if unknown:
+        raise ReadingTimeSettingsError(
+            f"reading_time: unknown READING_TIME key(s) {', '.join(unknown)}; "
+            f"known keys: {', '.join(DEFAULTS)}"
+        )
+    speed = configured.get("words_per_minute", DEFAULTS["words_per_minute"])
+    if not isinstance(speed, int) or isinstance(speed, bool) or speed < 1:
+        raise ReadingTimeSettingsError(
+            f"reading_time: words_per_minute in READING_TIME must be a whole number >= 1, "
+            f"not {speed!r}"
+        )
+    _words_per_minute = speed
+
+
+def set_reading_time(content):
+    """Pelican's `content_object_init` signal: minutes to read an article or page."""
+    if isinstance(content, (Article, Page)):
+        content.readtime = len((content._content or "").split()) // _words_per_minute
+
+
+def register():
+    """Connect reading_time to Pelican's signals."""
+    signals.initialized.connect(check_settings)
+    signals.content_object_init.connect(set_reading_time)
