@@ -166,11 +166,19 @@ class _RecordStore:
             log.debug("fastread: no records file %s (%s); reading everything", self.path, error)
             return
         self.handles.append(handle)
-        if handle.read(len(index["token"])) != index["token"]:
-            log.debug("fastread: %s does not match its index; reading everything", self.path)
+        try:
+            if handle.read(len(index["token"])) != index["token"]:
+                raise ValueError("another build's records")
+            entries = {
+                full: (stamp, _Record(handle, offset, length))
+                for full, (stamp, offset, length) in index["entries"].items()
+            }
+        except (KeyError, TypeError, ValueError) as error:
+            log.debug(
+                "fastread: %s does not match its index (%s); reading everything", self.path, error
+            )
             return
-        for full, (stamp, offset, length) in index["entries"].items():
-            cache[full] = (stamp, _Record(handle, offset, length))
+        cache.update(entries)
 
     def add(self, data):
         """Keep a new record for this build; return where it lies."""
@@ -319,7 +327,11 @@ def on_readers_init(readers):
         state.cache()
         data = original_get_cached_data(filename, default)
         if isinstance(data, _Record):
-            content, metadata, memo = _decode(readers.settings, data.read())
+            try:
+                content, metadata, memo = _decode(readers.settings, data.read())
+            except Exception as error:  # noqa: BLE001 - a damaged cache only costs a read
+                log.debug("fastread: unreadable cache record for %s (%s)", filename, error)
+                return default
             state.cached = (content, metadata, memo)
             if _active is not None:
                 _active[0] = memo

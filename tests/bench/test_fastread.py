@@ -176,6 +176,32 @@ def test_edit_after_cached_build_matches_clean_build(site):
     assert "New &#8220;edited" in "".join(records[str(post)][2].values())
 
 
+def test_a_damaged_or_missing_records_file_costs_only_a_new_read(site):
+    content, settings, tmp = site
+    build(content, settings, tmp / "plain", tmp / "cache-plain", "[]")
+    build(content, settings, tmp / "first", tmp / "cache", '["fastread"]')
+    records = tmp / "cache" / "ArticlesGenerator-Readers.records"
+    data = records.read_bytes()
+    records.write_bytes(data[: len(data) // 2])  # the later records cut off
+    cut = build(
+        content, settings, tmp / "cut", tmp / "cache", '["fastread"]',
+        extra=["--fatal", "warnings", "-D"],
+    )  # fmt: skip
+    assert "unreadable cache record" in " ".join((cut.stdout + cut.stderr).split())
+    assert_same_tree(tmp / "plain", tmp / "cut")
+    assert set(load_records(tmp / "cache")) == {str(p) for p in (content / "posts").glob("*.md")}
+    records.unlink()
+    build(
+        content,
+        settings,
+        tmp / "gone",
+        tmp / "cache",
+        '["fastread"]',
+        extra=["--fatal", "warnings"],
+    )
+    assert_same_tree(tmp / "plain", tmp / "gone")
+
+
 def test_a_file_pelican_cannot_read_is_reported_once_as_usual(site):
     content, settings, tmp = site
     (content / "posts" / "post-2.md").write_text(
