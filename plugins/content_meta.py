@@ -99,7 +99,7 @@ def merged_setting(settings, setting: str, plugin: str, defaults: dict, error: t
     """The plugin's dict setting merged over its defaults; unknown keys raise `error`."""
     given = settings.get(setting) or {}
     if not isinstance(given, dict):
-        raise error(f'{plugin}: {setting} must be a dict like {{"now": None}}')
+        raise error(f"{plugin}: {setting} must be a dict like {defaults!r}")
     unknown = sorted(set(given) - set(defaults))
     if unknown:
         raise error(

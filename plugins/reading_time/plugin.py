@@ -3,6 +3,8 @@
 from pelican import signals
 from pelican.contents import Article, Page
 
+from plugins.content_meta import merged_setting
+
 DEFAULTS = {"words_per_minute": 200}
 _words_per_minute = DEFAULTS["words_per_minute"]
 
@@ -14,18 +16,10 @@ class ReadingTimeSettingsError(ValueError):
 def check_settings(pelican):
     """Stop the build with a clear message when READING_TIME is malformed."""
     global _words_per_minute
-    configured = pelican.settings.get("READING_TIME") or {}
-    if not isinstance(configured, dict):
-        raise ReadingTimeSettingsError(
-            "reading_time: READING_TIME must be a dict, e.g. {'words_per_minute': 200}"
-        )
-    unknown = sorted(set(configured) - set(DEFAULTS))
-    if unknown:
-        raise ReadingTimeSettingsError(
-            f"reading_time: unknown READING_TIME key(s) {', '.join(unknown)}; "
-            f"known keys: {', '.join(DEFAULTS)}"
-        )
-    speed = configured.get("words_per_minute", DEFAULTS["words_per_minute"])
+    configured = merged_setting(
+        pelican.settings, "READING_TIME", "reading_time", DEFAULTS, ReadingTimeSettingsError
+    )
+    speed = configured["words_per_minute"]
     if not isinstance(speed, int) or isinstance(speed, bool) or speed < 1:
         raise ReadingTimeSettingsError(
             f"reading_time: words_per_minute in READING_TIME must be a whole number >= 1, "
