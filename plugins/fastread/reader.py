@@ -28,7 +28,7 @@ DEFAULTS = {"workers": 0, "min_files": 40, "typogrify_cache": True}
 # Pelican's cache file holds only the index of fastread's records, under this
 # key; bump it when the record format changes.
 INDEX_KEY = "fastread:records:v1"
-# Where fastread 1 kept every typogrify memo, in Pelican's cache: dropped on load.
+# Where earlier versions kept every typogrify memo, in Pelican's cache: dropped on load.
 OLD_MEMO_KEY = "fastread:typogrify:v1"
 _VERSION = getattr(typogrify, "__version__", "") + "/" + smartypants.__version__
 
@@ -360,6 +360,10 @@ def on_readers_init(readers):
         elif state.cached is not None and use_memo and state.cached[2] != current:
             content, metadata, _ = state.cached
             state.keep(full, cache[full][0], content, metadata, current)
+        elif full in cache and not isinstance(cache[full][1], _Record):
+            # An entry of a cache written without records (plain Pelican's): keep it as one.
+            stamp, (content, metadata) = cache[full]
+            state.keep(full, stamp, content, metadata, current)
         state.fresh = state.cached = None
         if result is not None:
             _share_wrappers(result, state.wrappers)

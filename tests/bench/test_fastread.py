@@ -160,6 +160,8 @@ def test_old_gzip_cache_is_kept_when_compression_is_turned_off(site):
     # The old cache was read (no pool needed: every file was already cached).
     assert "files read by" not in ours.stdout + ours.stderr
     assert_same_tree(tmp / "plain", tmp / "ours")
+    # Its entries are kept, now as fastread's records.
+    assert set(load_records(tmp / "cache")) == {str(p) for p in (content / "posts").glob("*.md")}
 
 
 def test_edit_after_cached_build_matches_clean_build(site):
