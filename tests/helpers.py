@@ -60,6 +60,14 @@ def process_alive(pid):
         return False
 
 
+def write_settings(path, values):
+    """Write a Pelican settings file holding `values` ({NAME: value}); return its path."""
+    path.write_text(
+        "".join(f"{key} = {value!r}\n" for key, value in values.items()), encoding="utf-8"
+    )
+    return path
+
+
 def run_pelican(content, output, settings=ROOT / "pelicanconf.py", extra=(), check=True):
     """Build `content` into `output` in a subprocess, as a volunteer's build would.
 

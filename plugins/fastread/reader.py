@@ -404,24 +404,26 @@ def on_readers_init(readers):
     readers.get_cached_data = get_cached_data
 
 
+def _plain_wrapper(value):
+    """Whether `value` is a Tag, Category or Author with nothing but its name.
+
+    Such an object is equal in every attribute to the one its class makes from
+    the name, so one can stand for all of them.
+    """
+    kind = type(value)
+    return kind in _WRAPPERS and value.__dict__ == kind(value.name, value.settings).__dict__
+
+
 def _share_wrappers(content, shared):
     """Point `content` and its metadata at the shared Tag, Category and Author objects.
 
-    Only objects with nothing but their name are exchanged: those are equal in
-    every attribute to the shared one, as Pelican would make it.
+    Only plain ones (see _plain_wrapper) are exchanged.
     """
 
     def shared_one(value):
-        kind = type(value)
-        if kind not in _WRAPPERS:
+        if not _plain_wrapper(value):
             return value
-        key = (kind, value.name)
-        known = shared.get(key)
-        if known is None:
-            if value.__dict__ != kind(value.name, value.settings).__dict__:
-                return value
-            known = shared[key] = value
-        return known if known.__dict__ == value.__dict__ else value
+        return shared.setdefault((type(value), value.name), value)
 
     for attributes in (content.__dict__, getattr(content, "metadata", {})):
         for name, value in attributes.items():
@@ -533,7 +535,7 @@ class _Pickler(pickle.Pickler):
         if obj is self.settings:
             return "settings"
         kind = type(obj)
-        if kind in _WRAPPERS and obj.__dict__ == kind(obj.name, self.settings).__dict__:
+        if _plain_wrapper(obj):
             return ("wrapper", kind.__name__, obj.name)
         return None
 

@@ -6,7 +6,7 @@ import textwrap
 
 import lxml.html
 
-from tests.helpers import ROOT, run_pelican
+from tests.helpers import ROOT, run_pelican, write_settings
 
 # (file, category folder, date, words in the body)
 POSTS = [
@@ -55,10 +55,7 @@ def make_site(tmp_path, **settings):
         "AUTHOR_FEED_RSS": None,
         **settings,
     }
-    config = tmp_path / "settings.py"
-    config.write_text(
-        "".join(f"{key} = {value!r}\n" for key, value in values.items()), encoding="utf-8"
-    )
+    config = write_settings(tmp_path / "settings.py", values)
     return content, config
 
 

@@ -7,7 +7,7 @@ import feedparser
 import lxml.etree
 import pytest
 
-from tests.helpers import ROOT, run_pelican
+from tests.helpers import ROOT, run_pelican, write_settings
 
 POSTS = {
     "first.md": """\
@@ -60,10 +60,7 @@ def make_site(tmp_path, **settings):
         "TRANSLATION_FEED_ATOM": None,
         **settings,
     }
-    config = tmp_path / "settings.py"
-    config.write_text(
-        "".join(f"{key} = {value!r}\n" for key, value in values.items()), encoding="utf-8"
-    )
+    config = write_settings(tmp_path / "settings.py", values)
     return content, config
 
 
