@@ -1,18 +1,24 @@
-# The Makefile only bootstraps the virtual environment; the real work lives
-# in tasks.py (invoke). Every target creates .venv on a fresh machine first.
+# The Makefile only bootstraps; the real work lives in tasks.py (invoke).
+# Every target but clean creates .venv on a fresh machine first, and `make test`
+# also installs the system programs the tests need (scripts/system-packages.sh).
 
 PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 INVOKE := $(VENV)/bin/invoke
 
-.PHONY: serve build publish test lint clean bench check
+.PHONY: serve build publish test lint clean bench check system-packages
 
 # Reinstall whenever the pinned requirements change.
 $(STAMP): requirements.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
+
+# Chromium, PostgreSQL's server programs and Java, only for the tests; silent
+# when they are all there. Listed first so a missing one stops before pip runs.
+system-packages:
+	@sh scripts/system-packages.sh
 
 serve: $(STAMP)
 	$(INVOKE) serve
@@ -23,7 +29,7 @@ build: $(STAMP)
 publish: $(STAMP)
 	$(INVOKE) publish
 
-test: $(STAMP)
+test: system-packages $(STAMP)
 	$(INVOKE) test
 
 lint: $(STAMP)
@@ -35,5 +41,6 @@ check: $(STAMP)
 bench: $(STAMP)
 	$(INVOKE) bench
 
-clean: $(STAMP)
-	$(INVOKE) clean
+# What `invoke clean` removes, without creating .venv or installing anything.
+clean:
+	rm -rf output cache
