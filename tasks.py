@@ -4,7 +4,6 @@
 """
 
 import os
-import re
 import runpy
 import shlex
 import shutil
@@ -70,47 +69,6 @@ def serve(c, port=8000, endpoint_port=8001, no_endpoint=False):
         start_endpoint=not no_endpoint,
         output=OUTPUT,
     )
-
-
-# --- Writing ------------------------------------------------------------
-
-POST_TEMPLATE = """\
-Title: {title}
-Date: {today:%Y-%m-%d %H:%M}
-Modified: {today:%Y-%m-%d %H:%M}
-Author: Charles Lenchner
-Slug: {slug}
-Tags: organizing
-Summary: One or two sentences for the blog index, feeds and search engines.
-Status: draft
-
-<!--
-Every line above is front matter:
-  Title     the headline readers see
-  Date      when the post is first published (YYYY-MM-DD HH:MM, site time zone)
-  Modified  change this when you update a published post
-  Author    your name as it should appear on the post
-  Slug      the last part of the address: /blog/YEAR/SLUG/
-  Tags      comma-separated topics; each gets its own page and feed
-  Summary   shown in lists, feeds and as the page description
-  Status    draft (preview only) or published
-The category is the folder the file sits in (content/blog/ is "Blog").
-Delete this comment and write your post below, in Markdown.
--->
-
-Write your post here.
-"""
-
-
-def slugify(title):
-    """Lower-case, hyphen-separated slug from a title."""
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "post"
-
-
-@task(help={"title": "The post's headline, in quotes", "content": "Content folder"})
-def new_post(c, title, content=None):
-    """Write content/blog/YYYY-MM-DD-slug.md with every front-matter field, as a draft."""
-    return _scaffold("blog", POST_TEMPLATE, title, content)
 
 
 # --- Publishing ---------------------------------------------------------
@@ -228,140 +186,73 @@ def endpoint_package(c, output=None, from_venv=False):
     print(f"Wrote {path} ({path.stat().st_size // 1024} KiB); handler: {HANDLER}")
 
 
-# --- Trainings, intern calls and the content check ------------------------
-# The templates below hold every field with a note on each; they are drafts with
-# example values, so the content check passes as soon as the examples are replaced.
-
-TRAINING_TEMPLATE = """\
-Title: {title}
-Date: {today:%Y-%m-%d %H:%M}
-Slug: {slug}
-Summary: One or two sentences: what people will learn and who it is for.
-Tags: training
-Status: draft
-Start: {start:%Y-%m-%d} 09:30
-End: {start:%Y-%m-%d} 17:00
-Timezone: America/New_York
-Venue: Name of the place
-Street: 275 Seventh Avenue
-    16th Floor
-City: New York
-Region: NY
-Postal_Code: 10001
-Country: US
-Audience: Who it is for, in one sentence
-Trainers: First trainer
-    Second trainer
-Sponsors: Organizing 2.0
-    Another sponsor
-Topics: First topic
-    Second topic
-Registration: form
-Capacity: 40
-Event_Status: scheduled
-
-<!--
-Every line above is front matter (indented lines continue a list, one item each):
-  Title         the training's name
-  Date          when this page is first published (YYYY-MM-DD HH:MM)
-  Slug          the last part of the address: /trainings/SLUG/
-  Summary       shown in lists, feeds, calendars and search results
-  Tags          comma-separated topics
-  Status        draft (preview only) or published
-  Start, End    local date and time (YYYY-MM-DD HH:MM, 24-hour clock); for an
-                all-day or multi-day event write only the dates (YYYY-MM-DD)
-  Timezone      where the times are, as an IANA name (America/New_York,
-                America/Chicago, Europe/London); leave out for the site's zone
-  Venue         the place's name; for an online event delete Venue and the
-                address lines and add `Online_URL: https://...` instead
-  Street        street lines, one per line; then City, Region (state),
-                Postal_Code and Country (two-letter code)
-  Audience      who should come
-  Trainers      one per line
-  Sponsors      one per line
-  Topics        what the day covers, one per line
-  Registration  `form` for our own registration form, a full https:// address
-                for an outside one, or `none`
-  Capacity      number of places (delete the line if there is no limit)
-  Event_Status  scheduled, cancelled, postponed or full
-Delete this comment and describe the training below, in Markdown.
--->
-
-Describe the day here.
-"""
-
-INTERN_CALL_TEMPLATE = """\
-Title: {title}
-Date: {today:%Y-%m-%d %H:%M}
-Slug: {slug}
-Summary: One or two sentences: what the intern will do and learn.
-Tags: internships
-Status: draft
-Role: Online organizing intern
-Term: Fall {today:%Y}
-Supervisor: Name of the supervisor
-Duties: First thing the intern will do
-    Second thing the intern will do
-Apply_By: {apply_by:%Y-%m-%d}
-Application: form
-City: New York
-Region: NY
-Country: US
-Remote: no
-Testimonials: Name | one line of background | what they said about the internship
-    Name | one line of background | what they said about the internship
-
-<!--
-Every line above is front matter (indented lines continue a list, one item each):
-  Title         the call's headline
-  Date          when this call is first published (YYYY-MM-DD HH:MM)
-  Slug          the last part of the address: /internships/SLUG/
-  Summary       shown in lists, feeds and search results
-  Tags          comma-separated topics
-  Status        draft (preview only) or published
-  Role          the intern's job title
-  Term          when the internship runs, e.g. Fall 2026
-  Supervisor    who the intern works with
-  Duties        what the intern will do, one per line
-  Apply_By      the last day to apply (YYYY-MM-DD); the call closes after it
-  Application   `form` for our own application form, or a full https:// address
-  City, Region, Country   where the intern works; or `Remote: yes`
-  Remote        yes if the intern can work from anywhere, otherwise no
-  Testimonials  former interns, one per line: Name | background | what they said
-                (delete the line if there are none yet)
-Delete this comment and write the call below, in Markdown.
--->
-
-Describe the internship here.
-"""
+# --- Writing: scaffolds and the content check ----------------------------
+# A scaffold is written from the field list the content check uses
+# (plugins/content_fields.py): every field with an example and a note on each, as
+# a draft. The check refuses the examples once the file is published.
 
 
-def _scaffold(kind, template, title, content, **dates):
-    """Write content/<kind>/YYYY-MM-DD-slug.md from a template; refuse to overwrite."""
-    today = datetime.now().replace(second=0, microsecond=0)
-    slug = slugify(title)
+def slugify(title, settings=None):
+    """The slug Pelican gives a title: accents kept as letters (Organización -> organizacion)."""
+    from pelican.utils import slugify as pelican_slugify
+
+    settings = settings or {}
+    return (
+        pelican_slugify(
+            title,
+            regex_subs=settings.get("SLUG_REGEX_SUBSTITUTIONS", []),
+            preserve_case=settings.get("SLUGIFY_PRESERVE_CASE", False),
+            use_unicode=settings.get("SLUGIFY_USE_UNICODE", False),
+        )
+        or "post"
+    )
+
+
+def _scaffold(kind, title, content):
+    """Write content/<folder>/YYYY-MM-DD-slug.md for `kind`; refuse to overwrite."""
+    from zoneinfo import ZoneInfo
+
+    from pelican.settings import read_settings
+
+    from plugins import content_fields
+
+    settings = read_settings(str(DEV_SETTINGS))
+    now = datetime.now(ZoneInfo(settings["TIMEZONE"])).replace(second=0, microsecond=0)
+    slug = slugify(title, settings)
     folder = Path(content) if content else ROOT / "content"
-    path = folder / kind / f"{today:%Y-%m-%d}-{slug}.md"
+    path = folder / content_fields.FOLDERS[kind] / f"{now:%Y-%m-%d}-{slug}.md"
     if path.exists():
         raise Exit(f"{path} already exists; choose another title.")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(template.format(title=title, slug=slug, today=today, **dates), "utf-8")
+    soon = now + timedelta(days=30)
+    text = content_fields.scaffold(kind, title=title, slug=slug, now=now, start=soon, apply_by=soon)
+    path.write_text(text, "utf-8")
     print(f"Wrote {path}. Replace the example values, then run `invoke check`.")
     return path
+
+
+@task(help={"title": "The post's headline, in quotes", "content": "Content folder"})
+def new_post(c, title, content=None):
+    """Write content/blog/YYYY-MM-DD-slug.md with every field, as a draft."""
+    return _scaffold("post", title, content)
+
+
+@task(help={"title": "The page's title, in quotes", "content": "Content folder"})
+def new_page(c, title, content=None):
+    """Write content/pages/YYYY-MM-DD-slug.md with every field, as a draft."""
+    return _scaffold("page", title, content)
 
 
 @task(help={"title": "The training's name, in quotes", "content": "Content folder"})
 def new_training(c, title, content=None):
     """Write content/trainings/YYYY-MM-DD-slug.md with every field, as a draft."""
-    start = datetime.now() + timedelta(days=30)
-    return _scaffold("trainings", TRAINING_TEMPLATE, title, content, start=start)
+    return _scaffold("training", title, content)
 
 
 @task(help={"title": "The call's headline, in quotes", "content": "Content folder"})
 def new_intern_call(c, title, content=None):
     """Write content/internships/YYYY-MM-DD-slug.md with every field, as a draft."""
-    apply_by = datetime.now() + timedelta(days=30)
-    return _scaffold("internships", INTERN_CALL_TEMPLATE, title, content, apply_by=apply_by)
+    return _scaffold("intern call", title, content)
 
 
 @task(help={"content": "Content folder to check (default: content/)"})

@@ -25,8 +25,11 @@ def test_new_post_writes_a_draft_with_every_field_explained_that_builds(tmp_path
     for field in fields:
         assert re.search(rf"\b{field}\b", comment), f"{field} is not explained"
 
-    # Published, it builds with --fatal warnings and lands at /blog/YEAR/SLUG/.
-    path.write_text(path.read_text().replace("Status: draft", "Status: published"))
+    # Filled in and published, it builds with --fatal warnings at /blog/YEAR/SLUG/.
+    summary = re.search(r"^Summary: .*$", header, flags=re.MULTILINE).group(0)
+    header = header.replace("Status: draft", "Status: published")
+    header = header.replace(summary, "Summary: Kitchens that fed strikers went online.")
+    path.write_text(header + "\nHow the kitchens organized.\n")
     run_pelican(content, tmp_path / "site")
     year = path.name[:4]
     page = tmp_path / "site" / "blog" / year / "strike-kitchens-online" / "index.html"

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from pelican.settings import read_settings
 
-from .checker import check_content, find_content_files, format_report
+from .checker import (
+    check_content,
+    find_content_files,
+    format_left_out,
+    format_report,
+    left_out,
+)
 
 
 def main(argv=None) -> int:
@@ -21,8 +27,11 @@ def main(argv=None) -> int:
     if problems:
         print(format_report(problems), file=sys.stderr)
         return 1
-    count = len(find_content_files(settings))
-    print(f"Content check: all {count} content files are fine.")
+    files = find_content_files(settings)
+    print(f"Content check: all {len(files)} content files are fine.")
+    summary = format_left_out(left_out(settings, files))
+    if summary:
+        print(summary)
     return 0
 
 

@@ -8,19 +8,26 @@ returns one `Problem` per mistake so the build can stop with a single clear repo
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import fnmatch
 import importlib
 import importlib.machinery
 import importlib.util
+import os
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from plugins import content_fields
+
 PLUGINS_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = PLUGINS_DIR.parent
 MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mkd", ".mdown")
-OTHER_EXTENSIONS = (".rst", ".html", ".htm")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif")
+DOCUMENT_EXTENSIONS = (".docx", ".doc", ".odt", ".rtf", ".pages", ".pdf")
+TEXT_EXTENSIONS = (".txt", ".text")
 PELICAN_STATUSES = ("published", "draft", "hidden", "skip")
 
 # Python-Markdown's meta extension, which Pelican uses to read front matter.
@@ -28,11 +35,22 @@ _META = re.compile(r"^[ ]{0,3}(?P<key>[A-Za-z0-9_-]+):\s*(?P<value>.*)")
 _META_MORE = re.compile(r"^[ ]{4,}(?P<value>.*)")
 _BEGIN = re.compile(r"^-{3}(\s.*)?")
 _END = re.compile(r"^(-{3}|\.{3})(\s.*)?")
+# A line that looks like a field but that the meta extension does not take as one
+# ("Event Status: full"): it ends the fields, and the rest becomes the text.
+_LOOSE_FIELD = re.compile(r"^\s*(?P<key>[A-Za-z][A-Za-z0-9_ -]{0,30}?)\s*:(\s|$)")
+# YAML the meta extension cannot read: list items, flow lists, quotes, block scalars,
+# and a key whose value is on the indented lines below it.
+_YAML_ONLY = re.compile(
+    r"^\s*-(\s|$)|^[ ]{0,3}[A-Za-z0-9_-]+:\s*([\[{|>'\"]|$)|^[ ]{1,3}[A-Za-z0-9_-]+:"
+)
 
 
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One mistake: `path:line: field: message` (message = what is wrong — how to fix it)."""
+    """One mistake: `path:line: field: message` (message = what is wrong — how to fix it).
+
+    A problem of the whole file has line 0 and field "file": `path: message`.
+    """
 
     path: str
     line: int
@@ -40,6 +58,8 @@ class Problem:
     message: str
 
     def __str__(self):
+        if self.line == 0:
+            return f"{self.path}: {self.message}"
         return f"{self.path}:{self.line}: {self.field}: {self.message}"
 
 
@@ -49,11 +69,13 @@ class ContentFile:
 
     path: Path
     shown_path: str
-    kind: str  # "article" or "page"
+    kind: str  # Pelican's kind: "article" or "page"
     section: str  # first folder under the content folder ("blog", "trainings", ...)
     meta: dict
     lines: dict
     names: dict
+    # Scaffold text left in the body: {text: line number}.
+    leftovers: dict = dataclasses.field(default_factory=dict)
 
     def line(self, field: str) -> int:
         return self.lines.get(field, 1)
@@ -62,7 +84,8 @@ class ContentFile:
         """The field as the writer spelled it, or as they should ("Event_Status")."""
         if field == "file":
             return field
-        return self.names.get(field) or field.title()
+        known = content_fields.BY_KEY.get(field)
+        return self.names.get(field) or (known.name if known else field.title())
 
 
 def read_front_matter(text: str) -> tuple[dict, dict]:
@@ -70,29 +93,57 @@ def read_front_matter(text: str) -> tuple[dict, dict]:
 
     Returns ({lower-case key: str or [str, ...]}, {key: line number}).
     """
-    meta, numbers, _names = _parse_front_matter(text)
-    return meta, numbers
+    header = _parse_front_matter(text)
+    return header.meta, header.lines
 
 
-def _parse_front_matter(text: str) -> tuple[dict, dict, dict]:
-    """read_front_matter, plus {key: the name as the writer spelled it}."""
+@dataclass
+class _Header:
+    meta: dict
+    lines: dict
+    names: dict
+    problems: list  # [(line, field, message)]
+    body_start: int  # index of the first row after the front matter
+    refused: bool = False  # front matter in a form the site does not read at all
+
+
+def _parse_front_matter(text: str) -> _Header:
+    """The front matter as the meta extension reads it, and where that loses a field."""
     meta: dict[str, list[str]] = {}
     numbers: dict[str, int] = {}
     names: dict[str, str] = {}
+    problems: list[tuple[int, str, str]] = []
     rows = text.splitlines()
-    index = 0
-    if rows and _BEGIN.match(rows[0]):
-        index = 1
+    fenced = bool(rows) and bool(_BEGIN.match(rows[0]))
+    if rows and rows[0].strip() == "+++":
+        problems.append((1, "file", _FOREIGN_FRONT_MATTER.format(kind="TOML (between +++ lines)")))
+        return _Header({}, {}, {}, problems, 0, refused=True)
+    if fenced:
+        problems += _yaml_problems(rows)
+        if problems:
+            return _Header({}, {}, {}, problems, 0, refused=True)
+    index = 1 if fenced else 0
     key = None
     while index < len(rows):
         row = rows[index]
-        if index > 0 and _END.match(row) and _BEGIN.match(rows[0]):
+        if fenced and _END.match(row):
+            index += 1
             break
         if not row.strip():
             break
         found = _META.match(row)
         if found:
             key = found.group("key").lower().strip()
+            if key in numbers:
+                problems.append(
+                    (
+                        index + 1,
+                        found.group("key"),
+                        f"is given twice (lines {numbers[key]} and {index + 1}) — keep one "
+                        "line; a list goes on one line, or one item per line indented by "
+                        "four spaces",
+                    )
+                )
             meta.setdefault(key, []).append(found.group("value").strip())
             numbers.setdefault(key, index + 1)
             names.setdefault(key, found.group("key").strip())
@@ -101,10 +152,86 @@ def _parse_front_matter(text: str) -> tuple[dict, dict, dict]:
             if more and key:
                 meta[key].append(more.group("value").strip())
             else:
+                problems += _stray_header_line(rows, index, fenced)
                 break
         index += 1
     flat = {key: values[0] if len(values) == 1 else values for key, values in meta.items()}
-    return flat, numbers, names
+    return _Header(flat, numbers, names, problems, index)
+
+
+_FOREIGN_FRONT_MATTER = (
+    "starts with {kind} front matter, which the site does not read — write the fields as "
+    "plain `Field: value` lines at the top (no --- or +++ lines), one per line, with "
+    "lists as one item per line indented by four spaces"
+)
+
+
+def _yaml_problems(rows) -> list[tuple[int, str, str]]:
+    """A `---` block is read only when every line is a plain `Field: value` line."""
+    for index, row in enumerate(rows[1:], start=1):
+        if _END.match(row):
+            return []
+        if row.strip() and _YAML_ONLY.match(row) and not _META_MORE.match(row):
+            return [
+                (
+                    index + 1,
+                    "file",
+                    "this front matter between --- lines is YAML the site cannot read (a "
+                    "list, quotes, or a value on the lines below its field) — write every "
+                    "field as `Field: value` without quotes, a list as `Tags: one, two` or "
+                    "as one item per line indented by four spaces",
+                )
+            ]
+    return [
+        (
+            1,
+            "file",
+            "the front matter starts with --- but has no closing --- line — add a line "
+            "`---` after the last field",
+        )
+    ]
+
+
+def _stray_header_line(rows, index, fenced) -> list[tuple[int, str, str]]:
+    """A line among the fields that the meta extension does not take: it ends the fields,
+    so it, and any field after it, would be published as text."""
+    row = rows[index]
+    later = []
+    for after in rows[index + 1 :]:
+        if not after.strip() or (fenced and _END.match(after)):
+            break
+        found = _META.match(after)
+        if found:
+            later.append(found.group("key"))
+    loose = _LOOSE_FIELD.match(row)
+    if loose and " " in loose.group("key").strip():
+        written = loose.group("key").strip()
+        meant = re.sub(r"[\s-]+", "_", written)
+        known = content_fields.BY_KEY.get(meant.lower())
+        if known or later:
+            name = known.name if known else meant
+            return [
+                (
+                    index + 1,
+                    written,
+                    f"field names have no spaces — write `{name}:`",
+                )
+            ]
+    if not later and not fenced:
+        return []  # the text starts here, without a blank line: Markdown allows it
+    lost = ", ".join(later) or "the text"
+    if row.startswith(" ") and not row.startswith("    "):
+        fix = "indent a list's next item by four spaces"
+    else:
+        fix = "write it as `Field: value`, or move it below the fields after a blank line"
+    return [
+        (
+            index + 1,
+            "file",
+            f"this line among the fields is not a `Field: value` line, so the fields "
+            f"after it ({lost}) would be read as text — {fix}",
+        )
+    ]
 
 
 def _load_sibling(module_name: str):
@@ -112,6 +239,8 @@ def _load_sibling(module_name: str):
     package = module_name.split(".")[0]
     if package not in sys.modules:
         spec = importlib.machinery.PathFinder.find_spec(package, [str(PLUGINS_DIR)])
+        if spec is None:
+            raise ModuleNotFoundError(f"no plugin {package!r} in {PLUGINS_DIR.name}/")
         module = importlib.util.module_from_spec(spec)
         sys.modules[package] = module
         try:
@@ -135,14 +264,11 @@ def known_form_ids(settings) -> set[str]:
         return {path.stem for path in directory.glob("*.toml")}
 
 
-def _ignored(relative: Path, settings) -> bool:
-    if any(part.startswith(".") for part in relative.parts):
-        return True
-    patterns = settings.get("IGNORE_FILES") or []
-    text = relative.as_posix()
-    return any(
-        fnmatch.fnmatch(text, pattern) or fnmatch.fnmatch(relative.name, pattern)
-        for pattern in patterns
+def ignored_name(name: str, settings) -> bool:
+    """Files and folders nobody writes on purpose (IGNORE_FILES: hidden files, editor
+    backups and swap files, .DS_Store, Thumbs.db): Pelican and the check skip them."""
+    return name.startswith(".") or any(
+        fnmatch.fnmatch(name, pattern) for pattern in settings.get("IGNORE_FILES") or []
     )
 
 
@@ -156,55 +282,137 @@ def _under(relative: Path, folders) -> bool:
     return False
 
 
+def _readable_extensions(settings) -> set[str]:
+    """The extensions Pelican reads, as its readers see them (case matters)."""
+    from pelican.readers import Readers
+
+    return set(Readers(settings).extensions)
+
+
+def walk_content(settings) -> tuple[list[tuple[Path, str]], list[Problem]]:
+    """Every file under the content folder, accounted for.
+
+    Returns ([(path, "article" or "page"), ...] for the files Pelican reads as content,
+    [Problem, ...] for each file that would be neither read nor copied). Static files
+    and ignored names are neither.
+    """
+    root = Path(settings["PATH"])
+    readable = _readable_extensions(settings)
+    files, problems = [], []
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        subfolders[:] = sorted(name for name in subfolders if not ignored_name(name, settings))
+        for name in sorted(names):
+            if ignored_name(name, settings):
+                continue
+            path = Path(folder) / name
+            kind, message = _place(path.relative_to(root), readable, settings)
+            if kind:
+                files.append((path, kind))
+            elif message:
+                problems.append(Problem(_shown(path, settings), 0, "file", message))
+    return files, problems
+
+
 def find_content_files(settings) -> list[tuple[Path, str]]:
     """Every file Pelican will read as an article or a page: [(path, kind), ...]."""
-    root = Path(settings["PATH"])
-    rules = _kind_rules(settings)
-    kinds = _KINDS.setdefault(rules, {})
-    found = []
-    for path in sorted(root.rglob("*")):
-        if path.suffix.lower() not in (MARKDOWN_EXTENSIONS + OTHER_EXTENSIONS):
-            continue
-        if not path.is_file():
-            continue
-        relative = path.relative_to(root)
-        key = relative.as_posix()
-        if key not in kinds:
-            kinds[key] = _kind(relative, settings)
-        if kinds[key]:
-            found.append((path, kinds[key]))
+    return walk_content(settings)[0]
+
+
+def _place(relative: Path, readable, settings) -> tuple[str | None, str | None]:
+    """(Pelican's kind, None) for content, (None, None) for a static file, or
+    (None, what to do) for a file the site would drop."""
+    suffix = relative.suffix
+    markdown = suffix.lower() in MARKDOWN_EXTENSIONS
+    if _under(relative, settings.get("STATIC_PATHS", [])):
+        if markdown:
+            return None, (
+                f"is in content/{relative.parts[0]}/, whose files are copied as they are, "
+                f"so it is never published as a page — move it to {_folders(settings)}"
+            )
+        return None, None
+    for kind, paths, excludes in (
+        ("page", "PAGE_PATHS", "PAGE_EXCLUDES"),
+        ("article", "ARTICLE_PATHS", "ARTICLE_EXCLUDES"),
+    ):
+        if _under(relative, settings.get(paths, [])) and not _under(
+            relative, settings.get(excludes, [])
+        ):
+            if suffix[1:] in readable:
+                return kind, None
+            return None, _unread_extension(relative, markdown)
+    if markdown or suffix.lower() in TEXT_EXTENSIONS:
+        return None, f"this file is in no folder the site reads — move it to {_folders(settings)}"
+    if suffix.lower() in IMAGE_EXTENSIONS:
+        return None, _IMAGE_FIX.format(name=relative.name, where="in no folder the site copies")
+    return None, (
+        "this file is in no folder the site reads or copies — a post goes in "
+        f"{_folders(settings)} (as a .md file); a document to download goes in content/files/"
+    )
+
+
+_IMAGE_FIX = (
+    "this image is {where} — move it to content/images/ and show it with "
+    "`![what the image shows]({{static}}/images/{name})`"
+)
+
+
+def _unread_extension(relative: Path, markdown: bool) -> str:
+    name, suffix = relative.name, relative.suffix.lower()
+    stem = relative.stem
+    if markdown:
+        return f"the site does not read the extension {relative.suffix} — rename it to {stem}.md"
+    if suffix in IMAGE_EXTENSIONS:
+        return _IMAGE_FIX.format(
+            name=name, where=f"in content/{relative.parts[0]}/, where only posts are read"
+        )
+    download = (
+        f"to offer it as a download, move it to content/files/ and link it as "
+        f"`[{stem}]({{static}}/files/{name})`"
+    )
+    if suffix in TEXT_EXTENSIONS or not suffix:
+        return (
+            f"the site reads only Markdown files — if this is a post, rename it to "
+            f"{stem}.md; {download}"
+        )
+    if suffix in DOCUMENT_EXTENSIONS:
+        return (
+            f"is a {relative.suffix} document, which the site cannot publish as a page — "
+            f'copy its text into a .md file (`invoke new-post "Title"` writes one); {download}'
+        )
+    return f"is not a file the site reads (posts are Markdown .md files) — {download}"
+
+
+def _folders(settings) -> str:
+    """Where each kind of content goes, for a message."""
+    sections = _sections(settings)
+    kinds = [
+        f"content/{folder}/ for {'an' if kind[0] in 'aeiou' else 'a'} {kind}"
+        for folder, kind in sections.items()
+    ]
+    return ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else "".join(kinds)
+
+
+def _sections(settings) -> dict[str, str]:
+    """{folder under content/: kind of content} for the folders the site reads."""
+    trainings = (settings.get("EVENTS") or {}).get("section", "trainings")
+    internships = (settings.get("INTERN_CALLS") or {}).get("section", "internships")
+    found = {}
+    for folder in settings.get("ARTICLE_PATHS", []):
+        folder = str(folder).strip("/")
+        found[folder] = {
+            trainings: content_fields.TRAINING,
+            internships: content_fields.INTERN_CALL,
+        }.get(folder, content_fields.POST)
+    for folder in settings.get("PAGE_PATHS", []):
+        found[str(folder).strip("/")] = content_fields.PAGE
     return found
 
 
-# {the settings that decide a file's kind: {relative path: "page", "article" or None}};
-# a file's kind follows from its path alone, so it is worked out once per process.
-_KINDS: dict = {}
-
-
-def _kind_rules(settings) -> tuple:
-    names = (
-        "IGNORE_FILES",
-        "STATIC_PATHS",
-        "PAGE_PATHS",
-        "PAGE_EXCLUDES",
-        "ARTICLE_PATHS",
-        "ARTICLE_EXCLUDES",
-    )
-    return tuple(repr(settings.get(name)) for name in names)
-
-
-def _kind(relative: Path, settings) -> str | None:
-    if _ignored(relative, settings) or _under(relative, settings.get("STATIC_PATHS", [])):
-        return None
-    if _under(relative, settings.get("PAGE_PATHS", [])) and not _under(
-        relative, settings.get("PAGE_EXCLUDES", [])
-    ):
-        return "page"
-    if _under(relative, settings.get("ARTICLE_PATHS", [])) and not _under(
-        relative, settings.get("ARTICLE_EXCLUDES", [])
-    ):
-        return "article"
-    return None
+def _content_kind(item: ContentFile, settings) -> str:
+    """post, page, training or intern call, by the folder the file is in."""
+    if item.kind == "page":
+        return content_fields.PAGE
+    return _sections(settings).get(item.section, content_fields.POST)
 
 
 def _shown(path: Path, settings) -> str:
@@ -216,41 +424,68 @@ def _shown(path: Path, settings) -> str:
         return str(path)
 
 
-def load_file(path: Path, kind: str, settings) -> tuple[ContentFile | None, Problem | None]:
-    """Read one file's front matter; a file that cannot be read gives a Problem instead."""
+def load_file(path: Path, kind: str, settings) -> tuple[ContentFile | None, list[Problem]]:
+    """Read one file's front matter: (ContentFile, problems that lose part of it), or
+    (None, [the problem]) for a file that cannot be read at all."""
     shown = _shown(path, settings)
     relative = path.resolve().relative_to(Path(settings["PATH"]).resolve())
     section = relative.parts[0] if len(relative.parts) > 1 else ""
+
+    def whole_file(message):
+        return None, [Problem(shown, 0, "file", message)]
+
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
-        return None, Problem(
-            shown,
-            1,
-            "file",
-            "is not saved as UTF-8 text — save it again as UTF-8 in your editor",
+        return whole_file(
+            "is not saved as UTF-8 text — open it in your editor and save it again with "
+            "the encoding UTF-8"
         )
     except OSError as error:
-        return None, Problem(
-            shown,
-            1,
-            "file",
-            f"cannot be read ({error.strerror}) — check that the file exists and you may read it",
+        return whole_file(
+            f"cannot be read ({error.strerror}) — check that the file exists and you may read it"
         )
-    names = {}
+    if not text.strip():
+        task = content_fields.SCAFFOLD_TASKS[
+            _sections(settings).get(section, content_fields.PAGE if kind == "page" else "post")
+        ]
+        return whole_file(
+            f'is empty — write its fields and text (`invoke {task} "Title"` writes a '
+            "file to fill in), or delete it"
+        )
+    names, leftovers, problems = {}, {}, []
     if path.suffix.lower() in MARKDOWN_EXTENSIONS:
-        meta, numbers, names = _parse_front_matter(text)
+        header = _parse_front_matter(text)
+        meta, numbers, names = header.meta, header.lines, header.names
+        problems = [Problem(shown, line, name, message) for line, name, message in header.problems]
+        if header.refused:
+            return None, problems
+        leftovers = _leftovers(text.splitlines(), header.body_start)
     else:
         meta, numbers = _read_other(path, settings)
         if meta is None:
-            return None, Problem(
-                shown,
-                1,
-                "file",
+            return whole_file(
                 f"Pelican cannot read this file ({numbers}) — fix its markup, or rewrite "
-                "it as a Markdown (.md) file",
+                "it as a Markdown (.md) file"
             )
-    return ContentFile(path, shown, kind, section, meta, numbers, names), None
+    return ContentFile(path, shown, kind, section, meta, numbers, names, leftovers), problems
+
+
+# Text a scaffold writes for the writer to replace: {text: what to do}.
+_SCAFFOLD_TEXT = {
+    **{text: "write the text in its place" for text in content_fields.BODY_PLACEHOLDERS.values()},
+    content_fields.SCAFFOLD_NOTE: "delete the note, from <!-- to -->",
+}
+
+
+def _leftovers(rows, start) -> dict:
+    """{scaffold text still in the body: its line number}."""
+    found = {}
+    for number, row in enumerate(rows[start:], start=start + 1):
+        for text in _SCAFFOLD_TEXT:
+            if text in row:
+                found.setdefault(text, number)
+    return found
 
 
 def _read_other(path: Path, settings):
@@ -317,6 +552,75 @@ def _check_common(item: ContentFile, settings) -> list[tuple[str, str]]:
     return found
 
 
+def _check_fields(item: ContentFile, settings, extra) -> list[tuple[str, str]]:
+    """Fields this kind of file does not have (misspelt, or another kind's), and
+    scaffold examples still in place outside drafts."""
+    kind = _content_kind(item, settings)
+    known = content_fields.fields_of(kind, extra)
+    found = []
+    if item.names:  # Markdown: the fields exactly as written
+        for key in item.meta:
+            if key in known:
+                continue
+            other = content_fields.BY_KEY.get(key)
+            if other and (key in _KIND_MARKERS):
+                continue  # the section check says which folder the file belongs in
+            found.append((key, _unknown_field(item.name(key), kind, known, other)))
+    if _value(item.meta, "status").lower() == "draft":
+        return found
+    for key, known_field in known.items():
+        examples = known_field.placeholders(kind)
+        left = [v for v in _items(item.meta, key) if v.strip().casefold() in examples]
+        if left:
+            found.append(
+                (
+                    key,
+                    f"still holds the example text {left[0]!r} — replace it "
+                    f"({content_fields.help_text(known_field, kind)}), or keep "
+                    "`Status: draft` until it is ready",
+                )
+            )
+    for text, line in item.leftovers.items():
+        found.append(
+            (
+                f"@{line}",
+                f"the example text {text!r} is still in the file — " + _SCAFFOLD_TEXT[text],
+            )
+        )
+    return found
+
+
+# Fields only trainings or only intern calls have: the section check reports them.
+_KIND_MARKERS = set(content_fields.only_in(content_fields.TRAINING)) | set(
+    content_fields.only_in(content_fields.INTERN_CALL)
+)
+
+
+def _unknown_field(written: str, kind: str, known: dict, other) -> str:
+    article = "an" if kind[0] in "aeiou" else "a"
+    if other:
+        kinds = " and ".join(f"{k}s" for k in other.kinds)
+        return (
+            f"is a field of {kinds}, not of {article} {kind} — remove the line, or move "
+            "the file to the folder of its kind"
+        )
+    close = difflib.get_close_matches(written.lower(), list(known), n=1, cutoff=0.6)
+    if close:
+        return f"is not a field we know — did you mean `{known[close[0]].name}`?"
+    names = ", ".join(field.name for field in known.values())
+    return (
+        f"is not a field {article} {kind} has — remove the line (fields: {names}); a field "
+        "the site needs is added to CONTENT_CHECK['extra_fields'] in pelicanconf.py"
+    )
+
+
+def _items(meta, name) -> list[str]:
+    value = meta.get(name)
+    if value is None:
+        return []
+    return [str(part) for part in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
 def _value(meta, name) -> str:
     value = meta.get(name)
     if isinstance(value, (list, tuple)):
@@ -353,7 +657,7 @@ _FACTS: dict = {}
 class _Facts:
     stamp: tuple  # (mtime_ns, size) of the file when it was read
     item: ContentFile | None
-    problem: Problem | None
+    problems: list  # [Problem] found while reading it
     common: list  # [(field, message)] from the checks every file gets
     section: tuple = (None, [])  # (context key, [(field, message)])
     slug: tuple = (None, None)  # (slug settings key, slug)
@@ -374,8 +678,8 @@ def _facts(path: Path, kind: str, settings) -> _Facts:
     cached = _FACTS.get(key)
     if stamp is not None and cached is not None and cached.stamp == stamp:
         return cached
-    item, problem = load_file(path, kind, settings)
-    facts = _Facts(stamp, item, problem, _check_common(item, settings) if item else [])
+    item, problems = load_file(path, kind, settings)
+    facts = _Facts(stamp, item, problems, _check_common(item, settings) if item else [])
     # Other markups are read by Pelican's readers, which depend on the settings:
     # only Markdown files are kept.
     if stamp is not None and path.suffix.lower() in MARKDOWN_EXTENSIONS:
@@ -385,11 +689,8 @@ def _facts(path: Path, kind: str, settings) -> _Facts:
     return facts
 
 
-def check_content(settings, files=None) -> list[Problem]:
-    """Every problem in every content file under settings['PATH'], sorted by file and line.
-
-    `files` is what find_content_files(settings) returns, when the caller has it.
-    """
+def check_content(settings) -> list[Problem]:
+    """Every problem in every file under settings['PATH'], sorted by file and line."""
     events_model = _load_sibling("events.model")
     calls_model = _load_sibling("intern_calls.model")
     events_config = settings.get("EVENTS") or {}
@@ -409,15 +710,13 @@ def check_content(settings, files=None) -> list[Problem]:
         application_form,
     )
 
-    problems: list[Problem] = []
+    extra = tuple((settings.get("CONTENT_CHECK") or {}).get("extra_fields") or ())
     items: list[_Facts] = []
-    if files is None:
-        files = find_content_files(settings)
+    files, problems = walk_content(settings)
     for path, kind in files:
         facts = _facts(path, kind, settings)
-        if facts.problem:
-            problems.append(facts.problem)
-        else:
+        problems += facts.problems
+        if facts.item:
             items.append(facts)
 
     for facts in items:
@@ -437,14 +736,20 @@ def check_content(settings, files=None) -> list[Problem]:
                     application_form,
                 ),
             )
-        found = facts.common + facts.section[1]
-        problems += [
-            Problem(item.shown_path, item.line(field), item.name(field), message)
-            for field, message in found
-        ]
+        found = facts.common + facts.section[1] + _check_fields(item, settings, extra)
+        problems += [_problem(item, field, message) for field, message in found]
 
     problems += _duplicate_slugs(items, settings)
     return sorted(set(problems))
+
+
+def _problem(item: ContentFile, field: str, message: str) -> Problem:
+    """A problem of one field; "@N" names a line of the text and "file" the whole file."""
+    if field.startswith("@"):
+        return Problem(item.shown_path, int(field[1:]), "text", message)
+    if field == "file":
+        return Problem(item.shown_path, 0, "file", message)
+    return Problem(item.shown_path, item.line(field), item.name(field), message)
 
 
 def _check_section(
@@ -460,8 +765,12 @@ def _check_section(
 ) -> list[tuple[str, str]]:
     """Problems of a training or intern call, and of their details outside their folder."""
     found = []
-    training_fields = [name for name in events_model.EVENT_FIELDS if name in item.meta]
-    call_fields = [name for name in calls_model.INTERN_FIELDS if name in item.meta]
+    training_fields = [
+        name for name in content_fields.only_in(content_fields.TRAINING) if name in item.meta
+    ]
+    call_fields = [
+        name for name in content_fields.only_in(content_fields.INTERN_CALL) if name in item.meta
+    ]
     if item.kind == "article" and item.section == trainings:
         if not training_fields:
             found.append(_not_this_kind(trainings, "a training or event", "new-training"))
@@ -542,6 +851,39 @@ def _duplicate_slugs(items, settings) -> list[Problem]:
                 )
             )
     return problems
+
+
+def left_out(settings, files=None) -> list[str]:
+    """The content files a published build leaves out, each with why: drafts, posts
+    scheduled for later (with when they go out) and `Status: skip`."""
+    try:
+        schedule = _load_sibling("scheduled.schedule")
+    except ImportError:
+        schedule = None
+    if files is None:
+        files = find_content_files(settings)
+    found = []
+    for path, kind in files:
+        item = _facts(path, kind, settings).item
+        if item is None:
+            continue
+        status = _value(item.meta, "status").lower()
+        when = _value(item.meta, "date")
+        goes_out = schedule.goes_out_at(when, settings) if schedule and when else None
+        if status in ("draft", "skip"):
+            found.append(f"{item.shown_path} ({status})")
+        elif goes_out:
+            found.append(f"{item.shown_path} (scheduled: goes out {goes_out:%Y-%m-%d %H:%M %Z})")
+    return found
+
+
+def format_left_out(lines: list[str]) -> str:
+    """One line per file left out of a published build, under a heading."""
+    if not lines:
+        return ""
+    noun = "file" if len(lines) == 1 else "files"
+    heading = f"Left out of the published site ({len(lines)} {noun}):"
+    return "\n".join([heading, *(f"  {line}" for line in lines)])
 
 
 def format_report(problems: list[Problem]) -> str:

@@ -16,21 +16,6 @@ from plugins.content_meta import Problem, is_web_address, link_or_form, text
 from plugins.content_meta import lines as _lines
 
 STATUSES = ("scheduled", "cancelled", "postponed", "full")
-# Fields only a training or event has; any of them outside the trainings section
-# means the file is in the wrong folder.
-EVENT_FIELDS = (
-    "start",
-    "end",
-    "timezone",
-    "venue",
-    "online_url",
-    "event_status",
-    "registration",
-    "capacity",
-    "trainers",
-    "sponsors",
-)
-
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}$")
 

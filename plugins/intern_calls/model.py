@@ -13,9 +13,6 @@ from zoneinfo import ZoneInfo
 
 from plugins.content_meta import Problem, lines, link_or_form, text
 
-# Fields only an intern call has; any of them outside the internships section means
-# the file is in the wrong folder.
-INTERN_FIELDS = ("role", "term", "supervisor", "duties", "apply_by", "application", "testimonials")
 YES = ("yes", "true", "1")
 NO = ("no", "false", "0", "")
 

@@ -15,6 +15,7 @@ import tasks
 from tests.helpers import ROOT, run_pelican
 
 BROKEN = ROOT / "tests" / "fixtures" / "content_check" / "broken" / "content"
+ACCOUNTED = ROOT / "tests" / "fixtures" / "content_check" / "accounted" / "content"
 SETTINGS = str(ROOT / "pelicanconf.py")
 
 if str(ROOT / "plugins") not in sys.path:
@@ -22,6 +23,8 @@ if str(ROOT / "plugins") not in sys.path:
 
 from content_check.__main__ import main as check_main  # noqa: E402
 from content_check.checker import read_front_matter  # noqa: E402
+
+from plugins import content_fields  # noqa: E402
 
 # (files, the report lines they must produce: each starts `path:line: field:`)
 CASES = {
@@ -56,7 +59,7 @@ CASES = {
     "non-training in the trainings section": (
         ["trainings/post-in-trainings.md"],
         [
-            "content/trainings/post-in-trainings.md:1: file: is in content/trainings/, where "
+            "content/trainings/post-in-trainings.md: is in content/trainings/, where "
             "every file is a training or event"
         ],
     ),
@@ -103,7 +106,113 @@ CASES = {
             "'intern-signup' — write `form` for our intern-application form"
         ],
     ),
+    # --- every file under content/ is accounted for ---
+    "a post in a folder of the writer's own naming": (
+        ["posts/spring.md"],
+        [
+            "content/posts/spring.md: this file is in no folder the site reads — move it to "
+            "content/blog/ for a post"
+        ],
+    ),
+    "a post at the top of content/": (
+        ["at-the-top.md"],
+        ["content/at-the-top.md: this file is in no folder the site reads — move it to"],
+    ),
+    "a post saved as .txt": (
+        ["blog/minutes.txt"],
+        [
+            "content/blog/minutes.txt: the site reads only Markdown files — if this is a post, "
+            "rename it to minutes.md; to offer it as a download, move it to content/files/"
+        ],
+    ),
+    "a Word document among posts": (
+        ["blog/handout.docx"],
+        ["content/blog/handout.docx: is a .docx document, which the site cannot publish"],
+    ),
+    "an image among posts": (
+        ["blog/rally.png"],
+        [
+            "content/blog/rally.png: this image is in content/blog/, where only posts are read "
+            "— move it to content/images/ and show it with "
+            "`![what the image shows]({static}/images/rally.png)`"
+        ],
+    ),
+    "a post among the images": (
+        ["images/lost-post.md"],
+        [
+            "content/images/lost-post.md: is in content/images/, whose files are copied as they "
+            "are, so it is never published as a page — move it to content/blog/"
+        ],
+    ),
+    # --- field names ---
+    "a misspelt field": (
+        ["blog/tgas.md"],
+        ["content/blog/tgas.md:4: Tgas: is not a field we know — did you mean `Tags`?"],
+    ),
+    "an unknown field, and a page's field in a post": (
+        ["blog/unknown-field.md"],
+        [
+            "content/blog/unknown-field.md:4: Mood: is not a field a post has — remove the line",
+            "content/blog/unknown-field.md:5: Form: is a field of pages, not of a post",
+        ],
+    ),
+    "a field name with a space": (
+        ["blog/space-in-name.md"],
+        ["content/blog/space-in-name.md:3: Save As: field names have no spaces — write `Save_as:`"],
+    ),
+    "a line among the fields that is not a field": (
+        ["blog/stray-line.md"],
+        [
+            "content/blog/stray-line.md:3: file: this line among the fields is not a "
+            "`Field: value` line, so the fields after it (Summary) would be read as text"
+        ],
+    ),
+    "a field given twice": (
+        ["blog/twice.md"],
+        ["content/blog/twice.md:5: Tags: is given twice (lines 3 and 5) — keep one line"],
+    ),
+    # --- front matter in other tools' styles ---
+    "YAML front matter with a list": (
+        ["blog/yaml-list.md"],
+        [
+            "content/blog/yaml-list.md:4: file: this front matter between --- lines is YAML "
+            "the site cannot read"
+        ],
+    ),
+    "TOML front matter": (
+        ["blog/toml.md"],
+        [
+            "content/blog/toml.md:1: file: starts with TOML (between +++ lines) front matter, "
+            "which the site does not read"
+        ],
+    ),
+    # --- unreadable files ---
+    "an empty file": (
+        ["blog/empty.md"],
+        ["content/blog/empty.md: is empty — write its fields and text (`invoke new-post"],
+    ),
+    "a file that is not UTF-8": (
+        ["blog/latin1.md"],
+        [
+            "content/blog/latin1.md: is not saved as UTF-8 text — open it in your editor and "
+            "save it again with the encoding UTF-8"
+        ],
+    ),
+    # --- scaffold text left in a published file ---
+    "scaffold examples in a published post": (
+        ["blog/placeholder.md", "blog/draft-placeholder.md"],
+        [
+            "content/blog/placeholder.md:3: Summary: still holds the example text 'One or "
+            "two sentences for the blog index, feeds and search engines.' — replace it",
+            "content/blog/placeholder.md:6: text: the example text 'Write your post here.' "
+            "is still in the file — write the text in its place",
+        ],
+    ),
 }
+
+# A report line: `path: message` for a whole file, `path:line: field: message` otherwise;
+# every message says what is wrong — and how to fix it.
+REPORT_LINE = re.compile(r"^content/\S+?(:\d+: [^:]+)?: .+ — .+")
 
 
 def copy_case(files, target):
@@ -121,9 +230,10 @@ def test_each_problem_gives_its_message_and_a_non_zero_exit(case, tmp_path, caps
     report = capsys.readouterr().err.splitlines()
     for line in expected:
         assert any(row.startswith(line) for row in report), f"{line!r} not in {report}"
-    # Every line of the report has the `path:line: field: what — fix` shape.
     assert report[0].startswith("Content check:")
-    assert all(" — " in row and row.split(":")[1].isdigit() for row in report[1:])
+    assert all(REPORT_LINE.match(row) for row in report[1:]), report
+    # A draft may keep the scaffold's examples.
+    assert not any("draft-placeholder" in row for row in report)
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +252,7 @@ def test_a_broken_build_stops_and_reports_every_problem_in_every_file(broken_bui
     every = {line for _files, lines in CASES.values() for line in lines}
     files = {line.split(":")[0] for line in every}
     assert f"problems in {len(files)} files" in report
+    assert "Traceback" not in report
     # Nothing was built, so no half-site with silently missing posts.
     assert not (output / "index.html").exists()
     assert "pages/about.md" not in report
@@ -160,29 +271,91 @@ def test_front_matter_reader_keeps_line_numbers_and_lists():
     assert lines == {"title": 1, "sponsors": 2, "event_status": 4}
 
 
-@pytest.mark.parametrize(
-    "scaffold, folder", [(tasks.new_training, "trainings"), (tasks.new_intern_call, "internships")]
-)
-def test_scaffolds_have_every_field_explained_and_pass_once_filled_in(
-    scaffold, folder, tmp_path, capsys
+SCAFFOLDS = {
+    "post": (tasks.new_post, "blog"),
+    "page": (tasks.new_page, "pages"),
+    "training": (tasks.new_training, "trainings"),
+    "intern call": (tasks.new_intern_call, "internships"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SCAFFOLDS))
+def test_scaffolds_explain_every_field_and_refuse_their_examples_once_published(
+    kind, tmp_path, capsys
 ):
     from invoke import Context
 
+    scaffold, folder = SCAFFOLDS[kind]
     content = tmp_path / "content"
     path = scaffold(Context(), "Digital Skills for Labor, again", content=str(content))
     assert path.parent == content / folder
     text = path.read_text(encoding="utf-8")
     header, comment = text.split("<!--", 1)
     written = re.findall(r"^([A-Za-z_]+):", header, flags=re.MULTILINE)
-    assert len(written) >= 15
     for field in written:
-        assert re.search(rf"\b{field}\b", comment), f"{field} is not explained"
-    # Filling in: publish it with real values instead of the examples.
-    filled = text.replace("Status: draft", "Status: published").replace(
-        "Name of the place", "Central Labor Council"
-    )
-    path.write_text(filled, encoding="utf-8")
+        assert re.search(rf"^  {field} ", comment, flags=re.MULTILINE), f"{field} unexplained"
+    # The draft passes as it is; published, every example still in place is named.
     assert check_main([SETTINGS, str(content)]) == 0, capsys.readouterr().err
+    path.write_text(text.replace("Status: draft", "Status: published"), encoding="utf-8")
+    assert check_main([SETTINGS, str(content)]) == 1
+    report = capsys.readouterr().err
+    placeholders = [
+        field.name for field in content_fields.fields_of(kind).values() if field.placeholders(kind)
+    ]
+    for name in [*placeholders, "text"]:
+        assert f": {name}: " in report, f"{name} not named in {report}"
+    # Filled in: every example replaced, the note deleted, the text written.
+    filled = header.replace("Status: draft", "Status: published")
+    for field in content_fields.FIELDS:
+        for line in field.placeholders(kind):
+            real = "Ana | a shop steward | it helped" if "|" in line else "A real value"
+            filled = re.sub(re.escape(line), real, filled, flags=re.IGNORECASE)
+    path.write_text(filled + "\nThe real text.\n", encoding="utf-8")
+    assert check_main([SETTINGS, str(content)]) == 0, capsys.readouterr().err
+
+
+def test_a_scaffold_keeps_accented_letters_and_dates_in_the_site_zone(tmp_path, monkeypatch):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from invoke import Context
+
+    path = tasks.new_post(Context(), "Organización sindical", content=str(tmp_path))
+    assert path.name.endswith("-organizacion-sindical.md")
+    meta, _lines = read_front_matter(path.read_text(encoding="utf-8"))
+    assert meta["slug"] == "organizacion-sindical"
+    site_now = datetime.now(ZoneInfo("America/New_York")).replace(tzinfo=None)
+    written = datetime.fromisoformat(meta["date"])
+    assert abs((site_now - written).total_seconds()) < 120
+
+
+def test_files_nobody_writes_on_purpose_are_ignored_and_other_markdown_names_read(tmp_path):
+    output = tmp_path / "output"
+    result = run_pelican(ACCOUNTED, output, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for slug in ("capital-extension", "long-extension", "short-extension"):
+        assert (output / "blog" / "2024" / slug / "index.html").exists(), slug
+    dashes = (output / "blog" / "2024" / "plain-front-matter" / "index.html").read_text()
+    assert "completely." in dashes and "organizing" in dashes and "data" in dashes
+    assert (output / "images" / "photo.png").exists()
+    assert (output / "files" / "guide.pdf").exists()
+    copied = {path.name for path in output.rglob("*")}
+    assert not copied & {".DS_Store", "Thumbs.db", "~$guide.docx"}
+
+
+def test_a_site_adds_its_own_fields(tmp_path):
+    from content_check.checker import check_content
+    from pelican.settings import read_settings
+
+    content = tmp_path / "content"
+    (content / "blog").mkdir(parents=True)
+    (content / "blog" / "post.md").write_text(
+        "Title: With a subtitle\nDate: 2024-01-01\nSubtitle: And more\n\nText.\n"
+    )
+    settings = read_settings(SETTINGS, override={"PATH": str(content)})
+    assert [p.field for p in check_content(settings)] == ["Subtitle"]
+    settings["CONTENT_CHECK"] = {"enabled": True, "extra_fields": ["Subtitle"]}
+    assert check_content(settings) == []
 
 
 def test_safety_net_names_a_file_pelican_dropped(tmp_path):
