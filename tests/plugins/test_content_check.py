@@ -382,3 +382,21 @@ def test_safety_net_names_a_file_pelican_dropped(tmp_path):
         after_reading([Generator()])
     assert "content/blog/lost.md:1: file: Pelican did not build this file" in str(raised.value)
     assert "kept.md" not in str(raised.value)
+
+
+def test_every_example_in_the_readme_passes_the_check(tmp_path, capsys):
+    """The guide for writers cannot drift from the check: each example file in README's
+    "Writing for the site" (a ```markdown block naming its path) passes as it is."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    guide = readme.split("## Writing for the site", 1)[1].split("\n## ", 1)[0]
+    examples = re.findall(r"^```markdown (content/\S+)\n(.*?)^```$", guide, re.M | re.S)
+    assert len(examples) >= 3
+    for path, text in examples:
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        # The pictures and downloads an example shows are files the writer adds.
+        for static in re.findall(r"\{static\}/(\S+?)\)", text):
+            (tmp_path / "content" / static).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / "content" / static).write_bytes(b"example")
+    assert check_main([SETTINGS, str(tmp_path / "content")]) == 0, capsys.readouterr().err
