@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from pelican.readers import MarkdownReader
+
 # Our plugins live in plugins/ as packages; the endpoint package (forms) sits
 # beside this file. Both must be importable by Pelican.
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -41,7 +43,13 @@ DEFAULT_CATEGORY = "Blog"
 # (plugins/intern_calls); each folder is also their category, with its own feeds.
 ARTICLE_PATHS = ["blog", "trainings", "internships"]
 PAGE_PATHS = ["pages"]
-STATIC_PATHS = ["images", "extra"]
+# Copied as they are: images (show one with `![what it shows]({static}/images/NAME)`),
+# documents to download (`[the guide]({static}/files/guide.pdf)`) and extra files.
+STATIC_PATHS = ["images", "files", "extra"]
+# Markdown under another extension or in capitals is read too (Pelican matches case).
+READERS = {extension: MarkdownReader for extension in ("MD", "Md", "MARKDOWN", "Markdown", "MDOWN")}
+# Files nobody writes on purpose: hidden files (.DS_Store, .swp), editor backups.
+IGNORE_FILES = [".*", "*~", "#*#", "~$*", "Thumbs.db", "desktop.ini", "*.swp", "*.swo", "*.bak"]
 # robots.txt is a theme template so it names the sitemap at the real address.
 TEMPLATE_PAGES = {"robots.txt": "robots.txt"}
 
@@ -138,6 +146,8 @@ PLUGINS = [
     "feed_stylesheet",
     "forms",
     "content_check",
+    # Before events and intern_calls, so a scheduled training or call keeps its draft address.
+    "scheduled",
     "events",
     "intern_calls",
     # Reads content on every core and caches typogrify with the content.
@@ -149,6 +159,10 @@ PLUGINS = [
 # build's memory (peak at 5000 posts 182 MB with one, against 127 without),
 # and rendering is a fifth of the build. Reading still uses every core.
 FASTBUILD = {"workers": 1, "incremental": False}
+
+# Posts and pages dated in the future (plugins/scheduled) are drafts until "now" reaches
+# their Date. None means the build time; SITE_NOW (an ISO date-time) overrides it.
+SCHEDULED = {"now": os.environ.get("SITE_NOW") or None}
 
 # Trainings and events (plugins/events). "now" splits upcoming from past: None means
 # the build time; SITE_NOW (an ISO date-time such as 2013-08-01T12:00) overrides it.
@@ -166,9 +180,11 @@ INTERN_CALLS = {
     "application_form": "intern-application",
 }
 
-# Build-time check of every content file's metadata (plugins/content_check): any
-# problem stops the build with one report naming file, line, field and fix.
-CONTENT_CHECK = {"enabled": True}
+# Build-time check of every content file (plugins/content_check): any problem stops
+# the build with one report naming file, line, field and fix. The fields each kind
+# of content may have are listed in plugins/content_fields.py; add the site's own
+# field names here (e.g. ["Subtitle"]) to allow them in every kind.
+CONTENT_CHECK = {"enabled": True, "extra_fields": []}
 
 # Forms (plugins/forms): where the built pages post, and where the definitions live.
 # `make serve` runs the endpoint here; publishconf.py reads FORMS_ENDPOINT.

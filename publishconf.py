@@ -22,6 +22,13 @@ DELETE_OUTPUT_DIRECTORY = True
 LOAD_CONTENT_CACHE = False
 DRAFT_SAVE_AS = ""
 DRAFT_URL = ""
+# Draft and scheduled pages and translations too: Pelican's defaults write them under drafts/.
+DRAFT_LANG_SAVE_AS = ""
+DRAFT_LANG_URL = ""
+DRAFT_PAGE_SAVE_AS = ""
+DRAFT_PAGE_URL = ""
+DRAFT_PAGE_LANG_SAVE_AS = ""
+DRAFT_PAGE_LANG_URL = ""
 
 # The live form endpoint (see README, "Forms"); the dev default would be wrong here.
 FORMS = {

@@ -856,10 +856,7 @@ def _duplicate_slugs(items, settings) -> list[Problem]:
 def left_out(settings, files=None) -> list[str]:
     """The content files a published build leaves out, each with why: drafts, posts
     scheduled for later (with when they go out) and `Status: skip`."""
-    try:
-        schedule = _load_sibling("scheduled.schedule")
-    except ImportError:
-        schedule = None
+    schedule = _load_sibling("scheduled.schedule")
     if files is None:
         files = find_content_files(settings)
     found = []
@@ -869,7 +866,8 @@ def left_out(settings, files=None) -> list[str]:
             continue
         status = _value(item.meta, "status").lower()
         when = _value(item.meta, "date")
-        goes_out = schedule.goes_out_at(when, settings) if schedule and when else None
+        zone = _value(item.meta, "timezone") or None  # a training's Date is in its zone
+        goes_out = schedule.goes_out_at(when, settings, timezone=zone) if when else None
         if status in ("draft", "skip"):
             found.append(f"{item.shown_path} ({status})")
         elif goes_out:

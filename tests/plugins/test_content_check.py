@@ -400,3 +400,21 @@ def test_every_example_in_the_readme_passes_the_check(tmp_path, capsys):
             (tmp_path / "content" / static).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / "content" / static).write_bytes(b"example")
     assert check_main([SETTINGS, str(tmp_path / "content")]) == 0, capsys.readouterr().err
+
+
+def test_the_check_and_the_build_name_every_file_they_leave_out(tmp_path, monkeypatch, capsys):
+    scheduled = ROOT / "tests" / "fixtures" / "scheduled" / "content"
+    monkeypatch.setenv("SITE_NOW", "2026-06-01T12:00")
+    assert check_main([SETTINGS, str(scheduled)]) == 0
+    out = capsys.readouterr().out
+    assert "content/pages/draft-notes.md (draft)" in out
+    assert "content/blog/quiet-harbor.md (scheduled: goes out 2027-01-05 09:00 EST)" in out
+    # A training's Date is in its own time zone.
+    assert "content/trainings/lantern-workshop.md (scheduled: goes out 2027-01-05 14:00 GMT)" in out
+    result = run_pelican(scheduled, tmp_path / "output", settings=ROOT / "publishconf.py")
+    assert "Left out of the published site (6 files):" in result.stdout
+    assert "content/blog/quiet-harbor.md (scheduled" in result.stdout
+    # Once the moment has come, nothing scheduled is left out.
+    monkeypatch.setenv("SITE_NOW", "2027-02-01T00:00")
+    assert check_main([SETTINGS, str(scheduled)]) == 0
+    assert "scheduled" not in capsys.readouterr().out
