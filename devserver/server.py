@@ -9,6 +9,10 @@
 * reloads open tabs: every HTML page it serves gets one same-origin script,
   /__livereload.js, which listens to /__livereload (Server-Sent Events) and
   reloads when a newer build is announced. Files on disk are never changed;
+* while the latest build has failed, answers every HTML page with the build's
+  report instead (errorpage.py, status 500), so the open tab shows it and goes
+  back to the real page once a build succeeds; other files are still served.
+  The terminal gets the report once, one unwrapped line per problem;
 * starts the form endpoint beside the site (`python -m endpoint --port N`)
   when the project has one.
 
@@ -29,6 +33,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from . import errorpage
+
 logger = logging.getLogger("devserver")
 
 LIVERELOAD_SCRIPT = b"""\
@@ -46,18 +52,29 @@ LIVERELOAD_SCRIPT = b"""\
 
 
 class BuildAnnouncer:
-    """The number of the latest finished build, and a way to wait for the next."""
+    """The number of the latest finished build, and a way to wait for the next.
+
+    `failure` is None after a build that worked, else the failed build's worker
+    answer ({"error": ..., "logged": [...]}).
+    """
 
     def __init__(self):
         self.build = 0
+        self.failure = None
         self.closing = False
         self._changed = threading.Condition()
 
-    def announce(self):
-        """A build finished: wake every open page."""
+    def announce(self, failure=None):
+        """A build finished (or failed, with the worker's answer): wake every open page."""
         with self._changed:
             self.build += 1
+            self.failure = failure
             self._changed.notify_all()
+
+    def state(self):
+        """(build number, failure) of the latest build, read together."""
+        with self._changed:
+            return self.build, self.failure
 
     def close(self):
         """Let every waiting event stream end."""
@@ -76,8 +93,11 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
     """Static files from the output folder, with live reload in every HTML page."""
 
     announcer = None  # set per server
+    _showing_failure = False
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
+        if self._showing_failure:
+            return  # the terminal has the report already
         if args and str(args[1] if len(args) > 1 else "").startswith(("4", "5")):
             logger.info("devserver: %s %s", self.address_string(), format % args)
 
@@ -88,6 +108,7 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
 
     def do_GET(self):
         """Serve events, the reload script, HTML with the script, or static files."""
+        self._showing_failure = False
         path = urlsplit(self.path).path
         if path == "/__livereload":
             return self._event_stream()
@@ -105,6 +126,9 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
                 self.end_headers()
                 return None
             local = os.path.join(local, "index.html")
+        build, failure = self.announcer.state()
+        if failure is not None and _is_page(local):
+            return self._send_failure(build, failure)
         if local.endswith((".html", ".htm")) and os.path.isfile(local):
             return self._send_html(200, local)
         if not os.path.exists(local):
@@ -119,6 +143,11 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    def _send_failure(self, build, failure):
+        self._showing_failure = True
+        body = errorpage.render(failure.get("error"), failure.get("logged") or (), build)
+        self._send(500, body, "text/html; charset=utf-8")
 
     def _send_html(self, status, filename):
         try:
@@ -154,6 +183,15 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
                 self.wfile.flush()
         except OSError:
             pass  # the tab went away
+
+
+def _is_page(local):
+    """Whether a request for this file gets a page: HTML, or missing and not an asset."""
+    if local.endswith((".html", ".htm")):
+        return True
+    # A missing page (a post not built yet, a wrong link) is answered with a page
+    # too; a missing image or stylesheet is not, a browser would not show it.
+    return not os.path.exists(local) and not os.path.splitext(local)[1]
 
 
 class ChildProcess:
@@ -258,7 +296,8 @@ class BuildWorker(ChildProcess):
         line = self.process.stdout.readline()
         if not line:
             self.process.wait()
-            return {"ok": False, "error": "the build worker stopped", "fatal": True}
+            stopped = "The build worker stopped; its last messages are in the terminal."
+            return {"ok": False, "error": stopped, "fatal": True}
         return json.loads(line)
 
 
@@ -282,15 +321,27 @@ def _settings_paths(settings_file, content, forms_dir, endpoint_dir):
     return watched
 
 
-def _describe(result):
+def _report(result, after=None):
+    """Print a build's outcome; a failure's report once, one unwrapped line per problem."""
+    seen = "" if after is None else f" ({after:.2f} s after the change was seen)"
     if not result.get("ok"):
-        return f"build FAILED: {result.get('error')} (fix it and save again)"
+        logger.error(
+            "devserver: build FAILED%s; fix this and save (open tabs show it too):\n%s",
+            seen,
+            result.get("error") or "(no message)",
+        )
+        return
     text = f"built in {result.get('seconds', 0):.2f} s"
     if "rendered" in result:
         text += f": {result['rendered']} written, {result['skipped']} unchanged" + (
             f", {result['removed']} removed" if result.get("removed") else ""
         )
-    return text
+    logger.info("devserver: %s%s", text, seen)
+
+
+def _announce(announcer, result):
+    """Tell open tabs about a build: the new pages, or the failed build's report."""
+    announcer.announce(None if result.get("ok") else result)
 
 
 def serve(
@@ -358,12 +409,13 @@ def serve(
         watcher = Watcher(root, settings, content, output, stop)
         logger.info("devserver: building %s ...", output)
         result = worker.start()
-        logger.info("devserver: %s", _describe(result))
+        _report(result)
+        # Before the first request: a first build that failed shows its report.
+        _announce(announcer, result)
         server_thread.start()
         logger.info("devserver: serving %s/ (Ctrl-C to stop)", site_url)
         if endpoint:
             logger.info("devserver: form endpoint on %s", forms_endpoint)
-        announcer.announce()
         _rebuild_on_changes(watcher, root, worker, endpoint, announcer)
     except KeyboardInterrupt:
         logger.info("devserver: stopping")
@@ -444,13 +496,9 @@ def _rebuild_on_changes(watcher, root, worker, endpoint, announcer):
         else:
             logger.info("devserver: %s changed", names)
             result = worker.build(full=(kind == "full"))
-        logger.info(
-            "devserver: %s (%.2f s after the change was seen)",
-            _describe(result),
-            time.perf_counter() - started,
-        )
-        if result.get("ok"):
-            announcer.announce()
+        _report(result, time.perf_counter() - started)
+        # A failure is announced too: the open tabs reload to show the report.
+        _announce(announcer, result)
 
 
 def _stamp(path):

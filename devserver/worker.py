@@ -6,7 +6,12 @@ stdout, one JSON object a line:
     -> {"full": false}                       rebuild; only changed pages are rendered
     -> {"full": true}                        empty the output and render everything
     <- {"ok": true, "seconds": 0.41, "rendered": 12, "skipped": 1480, "removed": 0}
-    <- {"ok": false, "error": "..."}
+    <- {"ok": false, "error": "...", "logged": ["WARNING: ...", ...]}
+
+A failed build's message (`error`: a content check report or an exception's
+message) and what the build logged at warning level or above (`logged`, already
+printed on stderr) are for the server, which prints the report once and shows
+both in the browser. The worker's own log lines are plain and never wrapped.
 
 It builds once on start (full) and answers that build too. End of input ends
 it. Keeping Pelican, its plugins and its reader cache loaded between builds is
@@ -59,8 +64,15 @@ class MemoryBytecodeCache(BytecodeCache):
         self._store[bucket.key] = (bucket.checksum, bucket.code)
 
 
+# Exceptions whose message is a whole report for the writer; their class name
+# would only stand in front of it.
+REPORT_EXCEPTIONS = {"ContentCheckError"}
+
+
 def _failure(exc):
     """The exception's message, with the template line when a template raised it."""
+    if type(exc).__name__ in REPORT_EXCEPTIONS:
+        return str(exc)
     text = f"{type(exc).__name__}: {exc}"
     frames = [
         frame
@@ -68,8 +80,50 @@ def _failure(exc):
         if frame.filename.endswith((".html", ".xml", ".j2"))
     ]
     if frames:
-        text += f" (in {frames[-1].filename}, line {frames[-1].lineno})"
+        text += f" (in {_shown(frames[-1].filename)}, line {frames[-1].lineno})"
     return text
+
+
+def _shown(filename):
+    """A path relative to the project when it is inside it: shorter, still clickable."""
+    relative = os.path.relpath(filename)
+    return filename if relative.startswith("..") else relative
+
+
+class PlainFormatter(logging.Formatter):
+    """`LEVEL: message` for warnings and errors, the bare message below them."""
+
+    def format(self, record):
+        """Format without wrapping, so a path or report line stays on one line."""
+        text = super().format(record)
+        return f"{record.levelname}: {text}" if record.levelno >= logging.WARNING else text
+
+
+class _Collected(logging.Handler):
+    """Keeps what one build logs at warning level or above, for the error page."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.setFormatter(PlainFormatter())
+        self.records = []
+
+    def emit(self, record):
+        """Remember the record (the normal handler prints it as well)."""
+        try:
+            self.records.append((record.getMessage().strip(), self.format(record)))
+        except Exception:  # noqa: BLE001 - a bad log call must not fail the build
+            self.handleError(record)
+
+
+def _forget_logged_messages():
+    # Pelican's log filter drops a message it has seen before in this process; in a
+    # warm worker that hid a warning on every build after the first.
+    from pelican.log import LimitFilter
+
+    for name in ("_raised_messages", "_group_count"):
+        seen = getattr(LimitFilter, name, None)
+        if hasattr(seen, "clear"):
+            seen.clear()
 
 
 class WarmBuilder:
@@ -121,20 +175,25 @@ class WarmBuilder:
             if os.path.isdir(self.output):
                 clean_output_dir(self.output, self.settings.get("OUTPUT_RETENTION", []))
         _clear_memoized_content()
+        _forget_logged_messages()
+        collected = _Collected()
+        root = logging.getLogger()
+        root.addHandler(collected)
         try:
             self.pelican.run()
         except Exception as exc:  # noqa: BLE001 - reported to the server, worker lives on
-            # The message (a content check report, a template error) is what a
-            # writer needs; the traceback only with --verbose.
-            logger.error(
-                "devserver: build failed: %s",
-                _failure(exc),
-                exc_info=logger.isEnabledFor(logging.DEBUG),
-            )
+            # The server prints the message (a content check report, a template
+            # error) once; printing it here too doubled every problem line.
+            logger.debug("devserver: build failed", exc_info=True)
             if fastbuild is not None:
                 # The next build repairs what this one left half-done.
                 fastbuild.abandon(self.output)
-            return {"ok": False, "error": _failure(exc)}
+            error = _failure(exc)
+            # Whatever only repeats the report (or is empty) would show it twice.
+            logged = [text for message, text in collected.records if message not in error]
+            return {"ok": False, "error": error, "logged": logged}
+        finally:
+            root.removeHandler(collected)
         result = {"ok": True, "seconds": round(time.perf_counter() - started, 3)}
         if fastbuild is not None:
             stats = fastbuild.LAST_STATS.get(os.path.abspath(self.output), {})
@@ -158,9 +217,15 @@ def main(argv=None):
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1, encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
-    from pelican.log import init as init_logging
+    from pelican import log as pelican_log
 
-    init_logging(level=logging.INFO if args.verbose else logging.WARNING)
+    # Pelican's rich handler wraps at the terminal's width, splitting paths in the
+    # middle; a plain handler leaves each line whole.
+    plain = logging.StreamHandler(sys.stderr)
+    plain.setFormatter(PlainFormatter())
+    pelican_log.init(level=logging.INFO if args.verbose else logging.WARNING, handler=plain)
+    # Pelican's own summary ("Done: Processed ...") goes through its console.
+    pelican_log.console.soft_wrap = True
     logger.setLevel(logging.DEBUG if args.verbose else logging.INFO)
 
     def answer(result):
@@ -172,8 +237,9 @@ def main(argv=None):
             args.settings, args.content, args.output, args.forms_endpoint, args.cache
         )
     except Exception as exc:  # noqa: BLE001 - bad settings: tell the server, then stop
-        logger.error("devserver: cannot load the settings: %s", exc)
-        answer({"ok": False, "error": f"{type(exc).__name__}: {exc}", "fatal": True})
+        # The server prints it (once) and shows it in the browser.
+        error = f"The settings could not be loaded: {type(exc).__name__}: {exc}"
+        answer({"ok": False, "error": error, "fatal": True})
         return 1
     answer(builder.build(full=True))
     for line in sys.stdin:
