@@ -113,7 +113,8 @@ def _parse_front_matter(text: str) -> _Header:
     numbers: dict[str, int] = {}
     names: dict[str, str] = {}
     problems: list[tuple[int, str, str]] = []
-    rows = text.splitlines()
+    # Python-Markdown turns tabs into four spaces before it reads the fields.
+    rows = text.expandtabs(4).splitlines()
     fenced = bool(rows) and bool(_BEGIN.match(rows[0]))
     if rows and rows[0].strip() == "+++":
         problems.append((1, "file", _FOREIGN_FRONT_MATTER.format(kind="TOML (between +++ lines)")))
@@ -152,8 +153,15 @@ def _parse_front_matter(text: str) -> _Header:
             if more and key:
                 meta[key].append(more.group("value").strip())
             else:
-                problems += _stray_header_line(rows, index, fenced)
-                break
+                stray = _stray_header_line(rows, index, fenced)
+                if not stray:
+                    break  # the text starts here
+                # Reported; read on, so the fields after it are checked rather than missed.
+                problems += stray
+                key = _loose_key(row)
+                if key:
+                    meta.setdefault(key, []).append(row.split(":", 1)[1].strip())
+                    numbers.setdefault(key, index + 1)
         index += 1
     flat = {key: values[0] if len(values) == 1 else values for key, values in meta.items()}
     return _Header(flat, numbers, names, problems, index)
@@ -192,6 +200,15 @@ def _yaml_problems(rows) -> list[tuple[int, str, str]]:
     ]
 
 
+def _loose_key(row) -> str | None:
+    """The known field a loosely written line means ("Event Status: full"), if any."""
+    loose = _LOOSE_FIELD.match(row)
+    if not loose:
+        return None
+    key = re.sub(r"[\s-]+", "_", loose.group("key").strip()).lower()
+    return key if key in content_fields.BY_KEY else None
+
+
 def _stray_header_line(rows, index, fenced) -> list[tuple[int, str, str]]:
     """A line among the fields that the meta extension does not take: it ends the fields,
     so it, and any field after it, would be published as text."""
@@ -204,17 +221,17 @@ def _stray_header_line(rows, index, fenced) -> list[tuple[int, str, str]]:
         if found:
             later.append(found.group("key"))
     loose = _LOOSE_FIELD.match(row)
-    if loose and " " in loose.group("key").strip():
+    if loose and " " in loose.group(0).strip():
+        # "Event Status: full" or "Title : x": a field, but not as the meta extension reads one.
         written = loose.group("key").strip()
-        meant = re.sub(r"[\s-]+", "_", written)
-        known = content_fields.BY_KEY.get(meant.lower())
+        known = content_fields.BY_KEY.get(_loose_key(row) or "")
         if known or later:
-            name = known.name if known else meant
+            name = known.name if known else re.sub(r"[\s-]+", "_", written)
             return [
                 (
                     index + 1,
                     written,
-                    f"field names have no spaces — write `{name}:`",
+                    f"a field's name has no spaces in it or before its colon — write `{name}:`",
                 )
             ]
     if not later and not fenced:
@@ -541,10 +558,12 @@ def _check_common(item: ContentFile, settings) -> list[tuple[str, str]]:
                 )
     status = _value(meta, "status")
     if status and status.lower() not in PELICAN_STATUSES:
+        close = difflib.get_close_matches(status.lower(), PELICAN_STATUSES, n=1)
+        meant = f"did you mean `{close[0]}`? Use" if close else "use"
         found.append(
             (
                 "status",
-                f"{status!r} is not a publishing status — use published, draft or "
+                f"{status!r} is not a publishing status — {meant} published, draft or "
                 "hidden (for a training's scheduled/cancelled/postponed/full, use "
                 "Event_Status)",
             )

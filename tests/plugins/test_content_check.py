@@ -158,7 +158,24 @@ CASES = {
     ),
     "a field name with a space": (
         ["blog/space-in-name.md"],
-        ["content/blog/space-in-name.md:3: Save As: field names have no spaces — write `Save_as:`"],
+        [
+            "content/blog/space-in-name.md:3: Save As: a field's name has no spaces in it or "
+            "before its colon — write `Save_as:`"
+        ],
+    ),
+    "a space before the colon": (
+        ["blog/space-before-colon.md"],
+        [
+            "content/blog/space-before-colon.md:1: Title: a field's name has no spaces in it or "
+            "before its colon — write `Title:`"
+        ],
+    ),
+    "a misspelt status": (
+        ["blog/misspelt-status.md"],
+        [
+            "content/blog/misspelt-status.md:4: Status: 'publised' is not a publishing status — "
+            "did you mean `published`?"
+        ],
     ),
     "a line among the fields that is not a field": (
         ["blog/stray-line.md"],
