@@ -22,6 +22,8 @@ from pathlib import Path
 
 from plugins import content_fields
 
+from . import links
+
 PLUGINS_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = PLUGINS_DIR.parent
 MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mkd", ".mdown")
@@ -76,6 +78,9 @@ class ContentFile:
     names: dict
     # Scaffold text left in the body: {text: line number}.
     leftovers: dict = dataclasses.field(default_factory=dict)
+    # Every link and image in the text (links.find_targets); whether each points at a
+    # file is checked on every build.
+    targets: tuple = ()
 
     def line(self, field: str) -> int:
         return self.lines.get(field, 1)
@@ -470,7 +475,7 @@ def load_file(path: Path, kind: str, settings) -> tuple[ContentFile | None, list
             f'is empty — write its fields and text (`invoke {task} "Title"` writes a '
             "file to fill in), or delete it"
         )
-    names, leftovers, problems = {}, {}, []
+    names, leftovers, targets, problems = {}, {}, (), []
     if path.suffix.lower() in MARKDOWN_EXTENSIONS:
         header = _parse_front_matter(text)
         meta, numbers, names = header.meta, header.lines, header.names
@@ -478,6 +483,7 @@ def load_file(path: Path, kind: str, settings) -> tuple[ContentFile | None, list
         if header.refused:
             return None, problems
         leftovers = _leftovers(text.splitlines(), header.body_start)
+        targets = links.find_targets(text)
     else:
         meta, numbers = _read_other(path, settings)
         if meta is None:
@@ -485,7 +491,8 @@ def load_file(path: Path, kind: str, settings) -> tuple[ContentFile | None, list
                 f"Pelican cannot read this file ({numbers}) — fix its markup, or rewrite "
                 "it as a Markdown (.md) file"
             )
-    return ContentFile(path, shown, kind, section, meta, numbers, names, leftovers), problems
+    item = ContentFile(path, shown, kind, section, meta, numbers, names, leftovers, targets)
+    return item, problems
 
 
 # Text a scaffold writes for the writer to replace: {text: what to do}.
@@ -731,6 +738,7 @@ def check_content(settings) -> list[Problem]:
 
     extra = tuple((settings.get("CONTENT_CHECK") or {}).get("extra_fields") or ())
     items: list[_Facts] = []
+    index = links.ContentIndex(settings["PATH"])
     files, problems = walk_content(settings)
     for path, kind in files:
         facts = _facts(path, kind, settings)
@@ -757,6 +765,10 @@ def check_content(settings) -> list[Problem]:
             )
         found = facts.common + facts.section[1] + _check_fields(item, settings, extra)
         problems += [_problem(item, field, message) for field, message in found]
+        problems += [
+            Problem(item.shown_path, line, field, message)
+            for line, field, message in links.problems(item.targets, item.path, settings, index)
+        ]
 
     problems += _duplicate_slugs(items, settings)
     return sorted(set(problems))

@@ -9,11 +9,20 @@ from pathlib import Path
 
 from pelican import signals
 
-from .checker import check_content, find_content_files, format_report
+from plugins.content_meta import merged_setting
+
+from . import pelican_log
+from .checker import (
+    check_content,
+    find_content_files,
+    format_left_out,
+    format_report,
+    left_out,
+)
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"enabled": True}
+DEFAULTS = {"enabled": True, "extra_fields": []}
 
 # (settings, [(path, kind), ...]) of the last check before reading, so the check
 # after reading does not walk the content folder again.
@@ -28,12 +37,14 @@ class ContentCheckError(Exception):
 
 def check_settings(settings) -> dict:
     """Merge CONTENT_CHECK over the defaults and check it."""
-    given = settings.get("CONTENT_CHECK") or {}
-    if not isinstance(given, dict) or set(given) - set(DEFAULTS):
+    config = merged_setting(settings, "CONTENT_CHECK", "content_check", DEFAULTS, ContentCheckError)
+    extra = config["extra_fields"]
+    if not isinstance(extra, (list, tuple)) or not all(isinstance(n, str) for n in extra):
         raise ContentCheckError(
-            'content_check: CONTENT_CHECK must be a dict like {"enabled": True}'
+            'content_check: CONTENT_CHECK["extra_fields"] must be a list of field names, '
+            'like ["Subtitle"]'
         )
-    return {**DEFAULTS, **given}
+    return config
 
 
 def _one_shot_build() -> bool:
@@ -50,6 +61,8 @@ def _stop(report: str):
     """Stop the build. From the `pelican` command: print the report and exit 1 (no
     traceback). Elsewhere (the dev server's warm Pelican, autoreload): raise, so the
     caller shows the report and keeps watching for the fix."""
+    # What Pelican logged so far (pelican_log) belongs in the same report.
+    report = pelican_log.with_collected(report)
     if _one_shot_build():
         print(report, file=sys.stderr, flush=True)
         raise SystemExit(1)
@@ -61,15 +74,18 @@ def before_reading(pelican):
     if not check_settings(pelican.settings)["enabled"]:
         return None
     if _one_shot_build() and hasattr(os, "fork"):
-        files, problems = _check_in_child(pelican.settings)
+        files, problems, leaving_out = _check_in_child(pelican.settings)
     else:
         # A long-lived process (the dev server) keeps the facts for its next build.
         files = find_content_files(pelican.settings)
-        problems = check_content(pelican.settings, files)
+        problems = check_content(pelican.settings)
+        leaving_out = []
     _checked.clear()
     _checked.append((pelican.settings, files))
     if problems:
         _stop(format_report(problems))
+    if leaving_out:
+        print(format_left_out(leaving_out), flush=True)
     logger.info("content_check: every content file's metadata is fine")
     return None
 
@@ -80,7 +96,9 @@ _child_settings = None
 
 def _find_and_check():
     files = find_content_files(_child_settings)
-    return [(str(path), kind) for path, kind in files], check_content(_child_settings, files)
+    problems = check_content(_child_settings)
+    leaving_out = [] if problems else left_out(_child_settings, files)
+    return [(str(path), kind) for path, kind in files], problems, leaving_out
 
 
 def _check_in_child(settings):
@@ -172,3 +190,6 @@ def register():
     """Connect the plugin's signals."""
     signals.get_generators.connect(before_reading)
     signals.all_generators_finalized.connect(after_reading)
+    # Pelican's own warnings and errors, with the file they concern, in one report.
+    signals.initialized.connect(pelican_log.on_initialized)
+    signals.finalized.connect(pelican_log.on_finalized)

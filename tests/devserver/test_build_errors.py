@@ -198,22 +198,31 @@ def test_a_template_error_is_reported_with_its_template_and_line(server):
 
 
 def test_what_the_failed_build_logged_is_shown_below_the_report(server):
+    # A link to a post Pelican skips passes the check before reading; only Pelican,
+    # while writing, warns that it cannot find it.
+    skipped = server["post"].parent / "skipped-post.md"
+    skipped.write_text("Title: Skipped\nDate: 2013-01-01\nStatus: skip\n\nNot built.\n")
     end = "the tests look for."
-    link = end + "\n\nSee [the old post]({filename}/blog/no-such-post.md)."
-    with (
-        _broken(server, server["post"], end, link),
-        _broken(
-            server,
-            server["template"],
-            "{% block content %}",
-            "{% block content %}{{ article.no_such_thing.boom() }}",
-        ),
-    ):
-        body = _wait_for_status(server, PAGE, 500)
-        assert _problem_lines(body)[0].startswith("UndefinedError: ")
-        logged = re.search(r"<h2>Also logged during this build</h2>\s*<pre>(.*?)</pre>", body, re.S)
-        assert logged, body
-        assert "WARNING: Unable to find &#x27;/blog/no-such-post.md&#x27;" in logged[1]
+    link = end + "\n\nSee [the old post]({filename}/blog/skipped-post.md)."
+    try:
+        with (
+            _broken(server, server["post"], end, link),
+            _broken(
+                server,
+                server["template"],
+                "{% block content %}",
+                "{% block content %}{{ article.no_such_thing.boom() }}",
+            ),
+        ):
+            body = _wait_for_status(server, PAGE, 500)
+            assert _problem_lines(body)[0].startswith("UndefinedError: ")
+            logged = re.search(
+                r"<h2>Also logged during this build</h2>\s*<pre>(.*?)</pre>", body, re.S
+            )
+            assert logged, body
+            assert "WARNING: Unable to find &#x27;/blog/skipped-post.md&#x27;" in logged[1]
+    finally:
+        skipped.unlink()
 
 
 def _pieces_elsewhere(lines, whole, size=12):
