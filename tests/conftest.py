@@ -2,14 +2,15 @@
 
 import pytest
 
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, ROOT, run_pelican, static_server
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, SAMPLE_CONTENT, run_pelican, static_server
 
 
 @pytest.fixture(scope="session")
 def built_site(tmp_path_factory):
-    """The real content/ built once with the development settings."""
+    """The sample content (tests/fixtures/sample_site) built once with the development
+    settings. Tests of the real content/ are in tests/site/test_real_content.py."""
     output = tmp_path_factory.mktemp("site")
-    run_pelican(ROOT / "content", output)
+    run_pelican(SAMPLE_CONTENT, output)
     return output
 
 

@@ -12,6 +12,9 @@ import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A frozen copy of the sample content: tests that assert exact titles, years and
+# counts build this, so a volunteer adding a post to content/ never breaks them.
+SAMPLE_CONTENT = ROOT / "tests" / "fixtures" / "sample_site" / "content"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -1,4 +1,7 @@
-"""The real content/ builds with --fatal warnings, and the pages a reader expects are there."""
+"""The sample content builds with --fatal warnings, and the pages a reader expects are there.
+
+Exact titles, years and counts are those of tests/fixtures/sample_site; the real
+content/ is tested for what holds for any content in test_real_content.py."""
 
 import json
 import re
@@ -9,7 +12,8 @@ import lxml.html
 import pytest
 from pelican.settings import read_settings
 
-from tests.helpers import ROOT, run_pelican
+from tests.helpers import ROOT, SAMPLE_CONTENT, run_pelican
+from tests.site.conftest import page_structure_problems
 
 EXPECTED_PAGES = [
     "index.html",
@@ -72,20 +76,7 @@ def test_each_year_of_the_blog_has_its_own_archive_page(html_pages):
 
 
 def test_every_page_has_one_h1_landmarks_and_a_skip_link(html_pages):
-    problems = []
-    for path, doc in html_pages.items():
-        if len(doc.xpath("//h1")) != 1:
-            problems.append(f"{path}: {len(doc.xpath('//h1'))} h1 elements")
-        for landmark in ("header", "nav", "main", "footer"):
-            if not doc.xpath(f"//body//{landmark}"):
-                problems.append(f"{path}: no <{landmark}>")
-        skip = doc.xpath("//body/a[1]")
-        if not skip or skip[0].get("href") != "#main" or not doc.xpath("//main[@id='main']"):
-            problems.append(f"{path}: first link is not a skip link to <main id=main>")
-        if not doc.xpath("//head/meta[@name='description'][normalize-space(@content)]"):
-            problems.append(f"{path}: no meta description")
-        if not doc.xpath("//html[@lang]"):
-            problems.append(f"{path}: no lang on <html>")
+    problems = page_structure_problems(html_pages)
     assert not problems, "\n".join(problems)
 
 
@@ -213,7 +204,7 @@ def test_sitemap_lists_pages_and_posts_but_not_the_404(built_site, dev_settings)
 
 
 def test_index_paginates(tmp_path):
-    run_pelican(ROOT / "content", tmp_path, extra=["DEFAULT_PAGINATION=1"])
+    run_pelican(SAMPLE_CONTENT, tmp_path, extra=["DEFAULT_PAGINATION=1"])
     second = lxml.html.parse(str(tmp_path / "page/2/index.html")).getroot()
     assert text_of(second.xpath("//h1")[0]) == "Blog, page 2"
     assert second.xpath("//a[@rel='prev']/@href") == ["../../"]
@@ -225,7 +216,7 @@ def test_publish_build_links_absolutely_and_leaves_drafts_out(tmp_path):
     settings = read_settings(str(ROOT / "publishconf.py"))
     site = settings["SITEURL"]
     content = tmp_path / "content"
-    shutil.copytree(ROOT / "content", content)
+    shutil.copytree(SAMPLE_CONTENT, content)
     (content / "blog" / "2099-01-01-unfinished.md").write_text(
         "Title: Unfinished thoughts\nDate: 2099-01-01\nStatus: draft\n\nNot yet.\n",
         encoding="utf-8",
