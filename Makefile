@@ -9,10 +9,13 @@ INVOKE := $(VENV)/bin/invoke
 
 .PHONY: serve build publish test lint clean bench check system-packages
 
-# Reinstall whenever the pinned requirements change.
-$(STAMP): requirements.txt
+# Reinstall whenever the pinned requirements (the lock) or the project change: first
+# every pinned dependency, then the project itself in editable mode, so its packages
+# (plugins, endpoint, webforms, devserver, bench) and settings files import by name.
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 # Chromium, PostgreSQL's server programs and Java, only for the tests; silent

@@ -5,16 +5,8 @@ the live site. Each setting has a short note on why it is set.
 """
 
 import os
-import sys
-from pathlib import Path
 
 from pelican.readers import MarkdownReader
-
-# Our plugins live in plugins/ as packages; the endpoint package (forms) sits
-# beside this file. Both must be importable by Pelican.
-PROJECT_ROOT = Path(__file__).resolve().parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
 
 AUTHOR = "Charles Lenchner"
 SITENAME = "Organizing 2.0"
@@ -133,32 +125,26 @@ MARKDOWN = {
     "output_format": "html5",
 }
 
-# Our own plugins (plugins/<name>/) and the pelican-plugins packages.
-PLUGIN_PATHS = ["plugins"]
+# Our own plugins (plugins/<name>/, installed with the project) and the
+# pelican-plugins packages.
 PLUGINS = [
     "pelican.plugins.sitemap",
-    # Older/newer post in the same category, and minutes to read: our own, as
-    # pelican-neighbors and pelican-readtime each added 4-6 attributes to every
-    # post (7 MB at 5000 posts) for the two and one the theme shows.
-    "neighbours",
-    "reading_time",
-    "json_feed",
-    "feed_stylesheet",
-    "forms",
-    "content_check",
+    # Older/newer post in the same category (prev_/next_article_in_category).
+    "pelican.plugins.neighbors",
+    # Minutes to read (`readtime`): our own, as pelican-readtime leaves drafts
+    # and scheduled posts without it (README, "Performance").
+    "plugins.reading_time",
+    "plugins.json_feed",
+    "plugins.feed_stylesheet",
+    "plugins.forms",
+    "plugins.content_check",
     # Before events and intern_calls, so a scheduled training or call keeps its draft address.
-    "scheduled",
-    "events",
-    "intern_calls",
-    # Reads content on every core and caches typogrify with the content.
-    "fastread",
-    # Renders pages on every core; in `make serve` only the pages an edit touches.
-    "fastbuild",
+    "plugins.scheduled",
+    "plugins.events",
+    "plugins.intern_calls",
+    # Reads stale content on every core; remembers typogrify's output between builds.
+    "plugins.fastread",
 ]
-# Pages are rendered in this process: a forked renderer copies most of the
-# build's memory (peak at 5000 posts 182 MB with one, against 127 without),
-# and rendering is a fifth of the build. Reading still uses every core.
-FASTBUILD = {"workers": 1, "incremental": False}
 
 # Posts and pages dated in the future (plugins/scheduled) are drafts until "now" reaches
 # their Date. None means the build time; SITE_NOW (an ISO date-time) overrides it.

@@ -5,11 +5,8 @@ when the site is published.
 """
 
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from pelicanconf import *  # noqa: E402,F403
+from pelicanconf import *  # noqa: F403
 
 # The public address: every link and feed entry is absolute.
 SITEURL = os.environ.get("SITEURL", "https://organizing20.example.org")

@@ -3,7 +3,6 @@
 `invoke --list` shows every task with its one-line help.
 """
 
-import os
 import runpy
 import shlex
 import shutil
@@ -31,6 +30,17 @@ def pelican(c, settings, output=OUTPUT, extra=""):
     )
 
 
+def _asked_for_help(c, name, value):
+    """True (after printing the task's help) when a positional argument is -h/--help.
+
+    Invoke hands a positional argument whatever follows the task's name, `--help` too.
+    """
+    if value not in ("-h", "--help"):
+        return False
+    c.run(shlex.join([PY, "-m", "invoke", "--help", name]), pty=False)
+    return True
+
+
 # --- Site ---------------------------------------------------------------
 
 
@@ -47,7 +57,7 @@ def clean(c):
         shutil.rmtree(folder, ignore_errors=True)
 
 
-# --- Dev server (devserver/, plugins/fastbuild) ---------------------------
+# --- Dev server (devserver/) ---------------------------------------------
 
 
 @task(
@@ -126,22 +136,31 @@ def _endpoint(c, *args):
     return c.run(" ".join([shlex.quote(PY), "-m", "endpoint", *map(shlex.quote, args)]), pty=False)
 
 
-@task(help={"port": "Port to listen on (8001)", "host": "Address to listen on"})
-def endpoint(c, port=8001, host="127.0.0.1"):
-    """Run the form endpoint alone on http://HOST:PORT/."""
-    _endpoint(c, "--host", host, "--port", str(int(port)))
+@task(
+    help={
+        "port": "Port to listen on (8001)",
+        "host": "Address to listen on",
+        "workers": "Granian worker processes (1)",
+    }
+)
+def endpoint(c, port=8001, host="127.0.0.1", workers=1):
+    """Run the form endpoint alone on http://HOST:PORT/ under granian (as in production)."""
+    _endpoint(c, "--host", host, "--port", str(int(port)), "--workers", str(int(workers)))
 
 
 @task(
+    positional=[],
     help={
         "form": "Form id, e.g. knowledge-donor",
         "format": "csv, json or osdi (Action Network person signup helper)",
         "since": "Only submissions from this date, YYYY-MM-DD (UTC)",
         "output": "Write to this file instead of the screen",
-    }
+    },
 )
-def export(c, form, format="csv", since=None, output=None):
+def export(c, form=None, format="csv", since=None, output=None):
     """Export one form's submissions as CSV, JSON or OSDI."""
+    if not form:
+        raise Exit("Say which form: `invoke export --form knowledge-donor` (see --help).")
     args = ["export", "--form", form, "--format", format]
     if since:
         args += ["--since", since]
@@ -153,7 +172,8 @@ def export(c, form, format="csv", since=None, output=None):
 @task(help={"email": "The e-mail address whose submissions are deleted"})
 def forget(c, email):
     """Delete every submission with EMAIL and print how many were deleted."""
-    _endpoint(c, "forget", email)
+    if not _asked_for_help(c, "forget", email):
+        _endpoint(c, "forget", email)
 
 
 @task
@@ -208,13 +228,15 @@ def slugify(title, settings=None):
     )
 
 
-def _scaffold(kind, title, content):
+def _scaffold(c, kind, title, content):
     """Write content/<folder>/YYYY-MM-DD-slug.md for `kind`; refuse to overwrite."""
+    from plugins import content_fields
+
+    if _asked_for_help(c, content_fields.SCAFFOLD_TASKS[kind], title):
+        return None
     from zoneinfo import ZoneInfo
 
     from pelican.settings import read_settings
-
-    from plugins import content_fields
 
     settings = read_settings(str(DEV_SETTINGS))
     now = datetime.now(ZoneInfo(settings["TIMEZONE"])).replace(second=0, microsecond=0)
@@ -234,36 +256,35 @@ def _scaffold(kind, title, content):
 @task(help={"title": "The post's headline, in quotes", "content": "Content folder"})
 def new_post(c, title, content=None):
     """Write content/blog/YYYY-MM-DD-slug.md with every field, as a draft."""
-    return _scaffold("post", title, content)
+    return _scaffold(c, "post", title, content)
 
 
 @task(help={"title": "The page's title, in quotes", "content": "Content folder"})
 def new_page(c, title, content=None):
     """Write content/pages/YYYY-MM-DD-slug.md with every field, as a draft."""
-    return _scaffold("page", title, content)
+    return _scaffold(c, "page", title, content)
 
 
 @task(help={"title": "The training's name, in quotes", "content": "Content folder"})
 def new_training(c, title, content=None):
     """Write content/trainings/YYYY-MM-DD-slug.md with every field, as a draft."""
-    return _scaffold("training", title, content)
+    return _scaffold(c, "training", title, content)
 
 
 @task(help={"title": "The call's headline, in quotes", "content": "Content folder"})
 def new_intern_call(c, title, content=None):
     """Write content/internships/YYYY-MM-DD-slug.md with every field, as a draft."""
-    return _scaffold("intern call", title, content)
+    return _scaffold(c, "intern call", title, content)
 
 
 @task(help={"content": "Content folder to check (default: content/)"})
 def check(c, content=None):
     """Check every content file's metadata (fast; no build). Lists every problem."""
-    args = [PY, "-m", "content_check", str(DEV_SETTINGS)]
+    args = [PY, "-m", "plugins.content_check", str(DEV_SETTINGS)]
     if content:
         args.append(str(Path(content).resolve()))
     result = c.run(
         " ".join(map(shlex.quote, args)),
-        env={"PYTHONPATH": str(ROOT / "plugins") + os.pathsep + str(ROOT)},
         warn=True,
         pty=False,
     )

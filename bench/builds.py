@@ -4,7 +4,6 @@ Every build runs as its own `python -m pelican` subprocess, as a volunteer's wou
 """
 
 import shutil
-import statistics
 import sys
 from pathlib import Path
 
@@ -39,19 +38,3 @@ def build_b(content, output, memory=False):
         "-o", str(output),
     ]  # fmt: skip
     return run_measured(cmd, cwd=ROOT, memory=memory)
-
-
-def compare_builds(content, work, rounds, report):
-    """Warm up, then alternate A cold, A warm, B `rounds` times; report medians and ratios."""
-    cache = work / "cache-a"
-    out_a, out_b = work / "out-a", work / "out-b"
-    times = {"A_cold": [], "A_warm": [], "B": []}
-    build_a(content, out_a, cache, cold=True)  # warm-up: imports, disk cache, page cache
-    build_b(content, out_b)
-    for _ in range(rounds):
-        times["A_cold"].append(build_a(content, out_a, cache, cold=True)["seconds"])
-        # The cold build just wrote the cache: this is a rebuild with nothing changed.
-        times["A_warm"].append(build_a(content, out_a, cache, cold=False)["seconds"])
-        times["B"].append(build_b(content, out_b)["seconds"])
-    medians = {name: statistics.median(values) for name, values in times.items()}
-    return medians, times, out_a

@@ -1,18 +1,30 @@
-"""The form endpoint: cold import time, and throughput under 32 concurrent clients.
+"""The form endpoint: cold import time, and throughput and latency under load.
 
-The load run starts `python -m endpoint` on a free loopback port against a fresh
-database and posts valid, distinct knowledge-donor signups (JavaScript-off path:
-urlencoded, `Accept: application/json`, no start token) from 32 concurrent
-clients in one asyncio loop (cheap on the cores it shares with the server), each
-on a new HTTP/1.1 connection per request from its own loopback address. For the
-run the endpoint's abuse checks are relaxed through its own environment
-variables: MIN_FILL_SECONDS=0 and RATE_LIMIT_PER_HOUR=10000000 (each client
-sends hundreds). Every other check (origin, honeypot, validation, duplicates)
-stays on and is passed honestly.
+Each load run starts a server on a free loopback port against a fresh database:
+the endpoint exactly as README documents it (`python -m endpoint --port N`, which is
+what `invoke endpoint --port N` runs: granian serving the WSGI app), or the baseline
+(bench/endpoint_baseline.py, a minimal WSGI app storing each form as one SQLite row)
+under granian with one worker. Both get the same valid, distinct knowledge-donor
+signups (JavaScript-off path: urlencoded, `Accept: application/json`, no start
+token), each on a new HTTP/1.1 connection from its client's own loopback address,
+sent from one asyncio loop (cheap on the cores it shares with the server).
+
+Two kinds of load:
+- closed loop: N clients, each sending its next submission when the last is answered
+  (throughput);
+- open loop: submissions sent on a fixed schedule (e.g. 200 a second) whatever the
+  answers do, latency counted from each one's scheduled time, so a stalled server
+  shows as latency instead of hiding as fewer requests sent.
+
+For the run the endpoint's abuse checks are relaxed through its own environment
+variables: MIN_FILL_SECONDS=0 and RATE_LIMIT_PER_HOUR=10000000 (each client sends
+hundreds). Every other check (origin, honeypot, validation, duplicates) stays on and
+is passed honestly.
 """
 
 import asyncio
 import http.client
+import itertools
 import json
 import os
 import re
@@ -29,13 +41,19 @@ ROOT = Path(__file__).resolve().parent.parent
 FORM_ID = "knowledge-donor"
 SITE = "http://127.0.0.1:8000"
 IMPORT_LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)")
+# An answer later than this counts as failed (TimeoutError), not as a latency.
+REQUEST_TIMEOUT_S = 30
 
 
-def cold_import_ms(runs=5):
-    """Median over fresh interpreters of `import endpoint.app` plus the SQLite storage.
+def cold_import_ms(
+    runs=5, code="import endpoint.lambda_handler, endpoint.app, endpoint.storage.sqlite"
+):
+    """Median over fresh interpreters of the Lambda path's imports (the handler, SQLite).
 
-    Read from `python -X importtime`: the cumulative microseconds of every
-    top-level import the statement triggers (interpreter start-up excluded).
+    Read from `python -X importtime`: the cumulative microseconds of every top-level
+    import the statement triggers (interpreter start-up excluded), from the first
+    `endpoint` module on. The handler imports the app on its first event, so both count:
+    apig-wsgi, the app and its modules, the SQLite storage.
     The endpoint's bytecode is compiled first, as it is on a server after its first
     start and in the Lambda zip: with PYTHONDONTWRITEBYTECODE set and no bytecode,
     every run would compile the endpoint's sources again (about 12 ms more here).
@@ -44,7 +62,6 @@ def cold_import_ms(runs=5):
 
     compileall.compile_dir(ROOT / "endpoint", quiet=1)
     env = {**os.environ, "DATABASE_URL": "sqlite:///" + tempfile.gettempdir() + "/bench.db"}
-    code = "import endpoint.app; import endpoint.storage.sqlite"
     totals = []
     for _ in range(runs):
         result = subprocess.run(
@@ -119,39 +136,66 @@ def _sender_address(number):
     return f"127.0.{1 + number // 250}.{1 + number % 250}"
 
 
-async def _client(number, port, deadline, latencies, statuses):
-    """One of the concurrent clients: submit, wait for the whole answer, repeat."""
-    sent = 0
-    while time.monotonic() < deadline:
-        request = _request(port, _submission(number, sent))
-        sent += 1
-        started = time.perf_counter()
-        try:
-            async with asyncio.timeout(30):
-                reader, writer = await asyncio.open_connection(
-                    "127.0.0.1", port, local_addr=(_sender_address(number), 0)
-                )
-                writer.write(request)
-                answer = await reader.read()  # to the end: the server closes
-                writer.close()
-            status = _status(answer)
-        except OSError as error:  # TimeoutError included
-            status = type(error).__name__
-        except ValueError:
-            status = "bad-response"
-        elapsed = time.perf_counter() - started
-        statuses[status] = statuses.get(status, 0) + 1
-        if status == 200:
-            latencies.append(elapsed)
+async def _submit(port, client, number):
+    """Send one submission on a new connection and read the whole answer: its status."""
+    request = _request(port, _submission(client, number))
+    try:
+        async with asyncio.timeout(REQUEST_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, local_addr=(_sender_address(client), 0)
+            )
+            writer.write(request)
+            answer = await reader.read()  # to the end: the server closes
+            writer.close()
+        return _status(answer)
+    except OSError as error:  # TimeoutError included
+        return type(error).__name__
+    except ValueError:
+        return "bad-response"
 
 
-async def _run_clients(port, seconds, clients):
+async def _closed_loop(port, seconds, clients):
+    """`clients` clients, each submitting again as soon as it has its answer."""
     deadline = time.monotonic() + seconds
     latencies, statuses = [], {}
+
+    async def client(number):
+        for sent in itertools.count():
+            if time.monotonic() >= deadline:
+                return
+            started = time.perf_counter()
+            status = await _submit(port, number, sent)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == 200:
+                latencies.append(time.perf_counter() - started)
+
     started = time.perf_counter()
-    await asyncio.gather(
-        *(_client(number, port, deadline, latencies, statuses) for number in range(clients))
-    )
+    await asyncio.gather(*(client(number) for number in range(clients)))
+    return latencies, statuses, time.perf_counter() - started
+
+
+async def _open_loop(port, seconds, rate, senders=250):
+    """`rate` submissions a second for `seconds`, each sent at its scheduled time.
+
+    Latency runs from the scheduled time, not from when the request went out: a send
+    the generator itself made late is counted against the server like a slow answer
+    (conservative), and a stalled server cannot lower the rate it is offered.
+    """
+    latencies, statuses = [], {}
+    total = int(seconds * rate)
+    loop = asyncio.get_running_loop()
+    origin = loop.time() + 0.05
+
+    async def one(index):
+        scheduled = origin + index / rate
+        await asyncio.sleep(max(0.0, scheduled - loop.time()))
+        status = await _submit(port, index % senders, index)
+        statuses[status] = statuses.get(status, 0) + 1
+        if status == 200:
+            latencies.append(loop.time() - scheduled)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(index) for index in range(total)))
     return latencies, statuses, time.perf_counter() - started
 
 
@@ -159,7 +203,7 @@ def _wait_for_health(port, proc, timeout=20):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the endpoint exited: {proc.stdout.read()}")
+            raise RuntimeError(f"the server exited: {proc.stdout.read()}")
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/health")
@@ -168,17 +212,45 @@ def _wait_for_health(port, proc, timeout=20):
         except OSError:
             pass
         time.sleep(0.1)
-    raise RuntimeError("the endpoint did not answer /health in time")
+    raise RuntimeError("the server did not answer /health in time")
 
 
-def load_test(database_url, seconds, clients=32, workers=None):
-    """Run the load; returns {submissions_per_s, p50_ms, p99_ms, ok, stored, errors}.
+def endpoint_command(port):
+    """The documented server: what README and `invoke endpoint --port N` run."""
+    return [sys.executable, "-m", "endpoint", "--port", str(port)]
 
-    The endpoint runs as a deployment would, with one process per core (`--workers`,
-    unless `workers` says otherwise) and its default threads per process.
-    """
-    workers = workers or os.cpu_count() or 1
+
+def baseline_command(port):
+    """The baseline app under granian with one worker."""
+    return [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--workers", "1",
+        "--host", "127.0.0.1", "--port", str(port), "--no-ws", "--log-level", "warning",
+        "bench.endpoint_baseline:application",
+    ]  # fmt: skip
+
+
+def _stored(database_url, baseline):
+    if baseline:
+        from bench.endpoint_baseline import stored_rows
+
+        return stored_rows(database_url)
     from endpoint.storage import open_storage
+
+    storage = open_storage(database_url)
+    try:
+        return sum(count for form_id, count, _ in storage.counts() if form_id == FORM_ID)
+    finally:
+        storage.close()
+
+
+def load_test(database_url, seconds, clients=32, rate=None, baseline=False, options=()):
+    """Run one load against a fresh server; returns its figures.
+
+    Closed loop with `clients` clients, or, with `rate`, open loop at `rate` submissions
+    a second. `options` are added to the endpoint's command line (for tuning runs
+    only: the figures are for the documented command). Returns {submissions_per_s,
+    p50_ms, p99_ms, ok, stored, lost, errors, statuses, peak_rss_mb}.
+    """
     from tests.helpers import free_port
 
     port = free_port()
@@ -193,30 +265,27 @@ def load_test(database_url, seconds, clients=32, workers=None):
         "RATE_LIMIT_PER_HOUR": "10000000",
         "SMTP_HOST": "",
     }
+    command = baseline_command(port) if baseline else [*endpoint_command(port), *options]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "endpoint", "--port", str(port), "--workers", str(workers)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        process_group=0,
     )  # fmt: skip
     # Drain the server's log so a full pipe never blocks it.
     drain = threading.Thread(target=lambda: proc.stdout.read(), daemon=True)
     try:
         _wait_for_health(port, proc)
         drain.start()
-        latencies, statuses, elapsed = asyncio.run(_run_clients(port, seconds, clients))
+        if rate:
+            run = _open_loop(port, seconds, rate)
+        else:
+            run = _closed_loop(port, seconds, clients)
+        latencies, statuses, elapsed = asyncio.run(run)
+        peak_rss = _peak_rss_mb(proc.pid)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
     latencies.sort()
     statuses = {str(status): count for status, count in statuses.items()}
-    storage = open_storage(database_url)
-    try:
-        stored = sum(count for form_id, count, _ in storage.counts() if form_id == FORM_ID)
-    finally:
-        storage.close()
+    stored = _stored(database_url, baseline)
     ok = statuses.get("200", 0)
     return {
         "submissions_per_s": ok / elapsed,
@@ -227,7 +296,38 @@ def load_test(database_url, seconds, clients=32, workers=None):
         "lost": ok - stored,
         "errors": sum(count for status, count in statuses.items() if status != "200"),
         "statuses": statuses,
+        "peak_rss_mb": peak_rss,
     }
+
+
+def _peak_rss_mb(pid):
+    """The summed peak resident memory (VmHWM) of the server and its workers."""
+    from tests.helpers import descendants
+
+    total = 0
+    for process in (pid, *descendants(pid)):
+        try:
+            with open(f"/proc/{process}/status") as status:
+                for line in status:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1])
+        except OSError:
+            continue
+    return total / 1024
+
+
+def _stop(proc):
+    """SIGTERM the server's process group (it and its workers); SIGKILL if it hangs."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        proc.wait()
 
 
 def _percentile(sorted_values, percent):
@@ -250,9 +350,9 @@ class ThrowawayPostgres:
         self.server.remove()
 
 
-def sqlite_url(folder):
+def sqlite_url(folder, name="bench"):
     """A fresh SQLite database URL in `folder`."""
-    path = Path(folder) / "bench.sqlite3"
-    if path.exists():
-        path.unlink()
+    path = Path(folder) / f"{name}.sqlite3"
+    for stale in (path, *path.parent.glob(f"{name}.sqlite3-*")):
+        stale.unlink(missing_ok=True)
     return f"sqlite:///{path}"

@@ -30,29 +30,43 @@ def _memory(pid):
 
 
 class _Sampler(threading.Thread):
-    """Samples the summed RSS and PSS of a process and all its descendants."""
+    """Samples the summed RSS and PSS of a process and all its descendants.
+
+    It also notes when the PSS peak fell (seconds from the start) and how many
+    processes were alive then, so a report shows whether forked workers were
+    part of it.
+    """
 
     def __init__(self, pid):
         super().__init__(daemon=True)
         self.pid = pid
         self.peak_rss = 0
         self.peak_pss = 0
+        self.peak_pss_at = 0.0
+        self.peak_pss_processes = 0
         self.stop = threading.Event()
 
     def run(self):
+        started = time.perf_counter()
         while not self.stop.is_set():
-            rss = pss = 0
+            rss = pss = alive = 0
             for pid in [self.pid, *descendants(self.pid)]:
                 one_rss, one_pss = _memory(pid)
                 rss += one_rss
                 pss += one_pss
+                alive += one_rss > 0
             self.peak_rss = max(self.peak_rss, rss)
-            self.peak_pss = max(self.peak_pss, pss)
+            if pss > self.peak_pss:
+                self.peak_pss = pss
+                self.peak_pss_at = time.perf_counter() - started
+                self.peak_pss_processes = alive
             self.stop.wait(SAMPLE_SECONDS)
 
 
 def run_measured(cmd, cwd=None, env=None, memory=False):
-    """Run `cmd`; return {"seconds", and with memory=True "peak_rss_bytes", "peak_pss_bytes"}.
+    """Run `cmd`; return {"seconds", "cpu_seconds", "output"}, and with memory=True
+    "peak_rss_bytes", "peak_pss_bytes", "peak_pss_share" (when the PSS peak fell, as
+    a share of the wall time: 0 at the start, 1 at the end) and "peak_pss_processes".
 
     Memory is the peak of the summed RSS (shared pages counted in every process)
     and summed PSS (shared pages split between the processes sharing them) of
@@ -84,4 +98,6 @@ def run_measured(cmd, cwd=None, env=None, memory=False):
         kernel_peak = usage.ru_maxrss * 1024
         result["peak_rss_bytes"] = max(sampler.peak_rss, kernel_peak)
         result["peak_pss_bytes"] = sampler.peak_pss
+        result["peak_pss_share"] = min(sampler.peak_pss_at / elapsed, 1.0) if elapsed else 0.0
+        result["peak_pss_processes"] = sampler.peak_pss_processes
     return result

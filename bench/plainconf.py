@@ -7,12 +7,7 @@ URL and save-as patterns, pagination, feeds, Markdown extensions, time zone
 and summary length. The content folder and output are given on the command line.
 """
 
-import os
-import sys
-
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-import pelicanconf as ours  # noqa: E402
+import pelicanconf as ours
 
 _SHARED = [
     "AUTHOR",

@@ -4,7 +4,8 @@
 
 Figures carry their unit in the name (_s, _ms, _mb, _bytes, _per_s) or are
 plain ratios and counts. Build A is our configuration (pelicanconf.py with
-every plugin); B is plain Pelican 4.12 (bench/plainconf.py). "cold" means A's
+every plugin); B is plain Pelican 4.12 (bench/plainconf.py). Each piece of
+speed machinery is also measured switched off (PIECES), at N and 200 posts. "cold" means A's
 content cache was deleted first (a first build or after `invoke clean`);
 "warm" means the cache the previous A build wrote was kept (a rebuild with
 no change, like a volunteer's second `make build`). B uses no cache: plain
@@ -15,7 +16,6 @@ import argparse
 import inspect
 import json
 import math
-import os
 import platform
 import statistics
 import sys
@@ -30,6 +30,8 @@ from bench.synthetic import generate_site
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench-results" / "bench.json"
 SITE_URL = "http://127.0.0.1:8000"
+# The second site size each piece of speed machinery is measured at.
+PIECES_ALSO_AT = 200
 
 
 def parse_args(argv=None):
@@ -64,41 +66,43 @@ class Figures:
         print(f"# {text}", flush=True)
 
 
-# The speed work, switched off for the "before" builds.
-SPEED_PLUGINS = ("fastread", "fastbuild")
+# Each piece of speed machinery that stays (README, "Performance"): the figure
+# it serves, and the -e override that switches it off.
+PIECES = {
+    "parallel_reading": ("A_cold", ["-e", 'FASTREAD={"workers": 1}']),
+    "typogrify_memo": ("A_warm", ["-e", 'FASTREAD={"typogrify_memo": false}']),
+}
 
 
-def _before_speed_work():
-    """-e overrides: our configuration without the speed plugins, gzip cache as Pelican's."""
-    import pelicanconf
-
-    plugins = [name for name in pelicanconf.PLUGINS if name not in SPEED_PLUGINS]
-    return ["-e", f"PLUGINS={json.dumps(plugins)}", "GZIP_CACHE=true"]
-
-
-def bench_builds(figures, work, posts, rounds):
-    """A cold, A warm, B, and A before the speed work (A_before_*), alternated."""
-    content = work / f"site-{posts}"
-    counts = generate_site(content, posts)
-    figures.add(f"site_{posts}_posts", counts["posts"])
-    figures.add(f"site_{posts}_trainings", counts["trainings"])
-    figures.add(f"site_{posts}_intern_calls", counts["intern_calls"])
-    before = _before_speed_work()
-    out_a, out_b = work / "out-a", work / "out-b"
-    cache, cache_before = work / "cache-a", work / "cache-before"
+def _piece_runs(content, work, tag=""):
+    """Build runs for A cold and warm, and each with one piece switched off."""
+    out_a = work / f"out-a{tag}"
     runs = {
-        "A_cold": lambda: builds.build_a(content, out_a, cache, cold=True),
-        "A_warm": lambda: builds.build_a(content, out_a, cache, cold=False),
-        "B": lambda: builds.build_b(content, out_b),
-        "A_before_cold": lambda: builds.build_a(
-            content, out_a, cache_before, cold=True, extra=before
-        ),
-        "A_before_warm": lambda: builds.build_a(
-            content, out_a, cache_before, cold=False, extra=before
-        ),
+        "A_cold": lambda: builds.build_a(content, out_a, work / f"cache-a{tag}", cold=True),
+        "A_warm": lambda: builds.build_a(content, out_a, work / f"cache-a{tag}", cold=False),
     }
-    runs["A_cold"]()  # warm-up: imports, page cache, the pyc files
-    runs["B"]()
+    for piece, (figure, off) in PIECES.items():
+        cache = work / f"cache-{piece}{tag}"
+
+        def run(cache=cache, off=off, cold=figure == "A_cold"):
+            return builds.build_a(content, out_a, cache, cold=cold, extra=off)
+
+        runs[f"{figure}_without_{piece}"] = run
+    return runs, out_a
+
+
+def _add_piece_gains(figures, posts, medians):
+    for piece, (figure, _) in PIECES.items():
+        without = medians[f"{figure}_without_{piece}"]
+        figures.add(f"build_{posts}_{figure}_without_{piece}_median_s", without)
+        # The share of the figure the piece saves: it stays only at 0.05 or more.
+        figures.add(f"piece_{piece}_{posts}_gain", (without - medians[figure]) / without)
+
+
+def _alternate(runs, rounds):
+    """Warm up every run once, then alternate them `rounds` times: (wall, cpu) lists."""
+    for run in runs.values():
+        run()  # imports, page cache, the pyc files; the warm runs' caches
     times = {name: [] for name in runs}
     cpu = {name: [] for name in runs}
     for _ in range(rounds):
@@ -106,30 +110,53 @@ def bench_builds(figures, work, posts, rounds):
             measured = run()
             times[name].append(measured["seconds"])
             cpu[name].append(measured["cpu_seconds"])
+    return times, cpu
+
+
+def bench_builds(figures, work, posts, rounds):
+    """A cold, A warm, B, and A with each piece of speed machinery off, alternated."""
+    content = work / f"site-{posts}"
+    counts = generate_site(content, posts)
+    figures.add(f"site_{posts}_posts", counts["posts"])
+    figures.add(f"site_{posts}_trainings", counts["trainings"])
+    figures.add(f"site_{posts}_intern_calls", counts["intern_calls"])
+    runs, out_a = _piece_runs(content, work)
+    runs["B"] = lambda: builds.build_b(content, work / "out-b")
+    times, cpu = _alternate(runs, rounds)
     figures.runs[f"build_{posts}_wall_s"] = times
     figures.runs[f"build_{posts}_cpu_s"] = cpu
     # The last run left A's output where the page weights can read it.
     runs["A_cold"]()
     medians = {name: statistics.median(values) for name, values in times.items()}
     medians.update({f"{name}_cpu": statistics.median(values) for name, values in cpu.items()})
-    for name in ("A_cold", "A_warm", "B", "A_before_cold", "A_before_warm"):
+    for name in ("A_cold", "A_warm", "B"):
         figures.add(f"build_{posts}_{name}_median_s", medians[name])
-    for name in ("A_cold", "A_warm", "B", "A_before_cold"):
         figures.add(f"build_{posts}_{name}_cpu_median_s", statistics.median(cpu[name]))
     # The fastest run of each is the least disturbed by whatever else the machine runs.
     fastest = {name: min(values) for name, values in times.items()}
-    for name in ("A_cold", "A_warm", "B", "A_before_cold"):
+    for name in ("A_cold", "A_warm", "B"):
         figures.add(f"build_{posts}_{name}_min_s", fastest[name])
     figures.add(f"build_{posts}_ratio_A_cold_over_B_min", fastest["A_cold"] / fastest["B"])
-    figures.add(
-        f"build_{posts}_ratio_A_before_cold_over_B_min", fastest["A_before_cold"] / fastest["B"]
-    )
     b = medians["B"]
     figures.add(f"build_{posts}_ratio_A_cold_over_B", medians["A_cold"] / b)
     figures.add(f"build_{posts}_ratio_A_warm_over_B", medians["A_warm"] / b)
-    figures.add(f"build_{posts}_ratio_A_before_cold_over_B", medians["A_before_cold"] / b)
-    figures.add(f"build_{posts}_ratio_A_before_warm_over_B", medians["A_before_warm"] / b)
+    _add_piece_gains(figures, posts, medians)
     return content, out_a, medians
+
+
+def bench_pieces(figures, work, posts, rounds):
+    """Each piece's figure with it and without it at another site size."""
+    content = work / f"site-{posts}"
+    generate_site(content, posts)
+    runs, out_a = _piece_runs(content, work, tag=f"-{posts}")
+    times, _ = _alternate(runs, rounds)
+    figures.runs[f"pieces_{posts}_wall_s"] = times
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    for name in ("A_cold", "A_warm"):
+        figures.add(f"build_{posts}_{name}_median_s", medians[name])
+    _add_piece_gains(figures, posts, medians)
+    for folder in (out_a, content):
+        builds.shutil.rmtree(folder, ignore_errors=True)
 
 
 def bench_scale(figures, work, small, large, small_medians):
@@ -154,6 +181,10 @@ def bench_scale(figures, work, small, large, small_medians):
     figures.add(
         f"peak_memory_{large}_ratio_A_over_B_pss", a["peak_pss_bytes"] / b["peak_pss_bytes"]
     )
+    # When A's peak fell (0: start, 1: end of the build) and how many processes it
+    # summed: whether forked readers were part of it or the main process alone.
+    figures.add(f"peak_memory_{large}_A_pss_at_share_of_build", a["peak_pss_share"])
+    figures.add(f"peak_memory_{large}_A_processes_at_peak", a["peak_pss_processes"])
     figures.add(f"peak_memory_{large}_A_rss_sum_mb", a["peak_rss_bytes"] / mb)
     figures.add(f"peak_memory_{large}_B_rss_sum_mb", b["peak_rss_bytes"] / mb)
     figures.add(
@@ -200,29 +231,43 @@ def bench_save_to_page(figures, content, work, quick):
         figures.add("save_to_page_s", float(result))
 
 
-def bench_endpoint(figures, work, seconds):
-    """Cold import, then 32 clients against SQLite and against PostgreSQL."""
+def _add_load(figures, prefix, result):
+    figures.add(f"{prefix}_submissions_per_s", result["submissions_per_s"])
+    figures.add(f"{prefix}_p50_ms", result["p50_ms"])
+    figures.add(f"{prefix}_p99_ms", result["p99_ms"])
+    figures.add(f"{prefix}_ok_answers", result["ok"])
+    figures.add(f"{prefix}_stored_rows", result["stored"])
+    figures.add(f"{prefix}_lost", result["lost"])
+    figures.add(f"{prefix}_failed_requests", result["errors"])
+    figures.add(f"{prefix}_peak_rss_mb", result["peak_rss_mb"])
+
+
+def bench_endpoint(figures, work, seconds, open_seconds):
+    """Cold import; 32 clients against the baseline, SQLite and PostgreSQL; 200/s offered."""
     figures.add("endpoint_cold_import_ms", endpoint_load.cold_import_ms())
     figures.note(
         "endpoint load: MIN_FILL_SECONDS=0 and RATE_LIMIT_PER_HOUR=10000000 for the run "
         "(each client sends hundreds, from its own loopback address); every other check stays on"
     )
     figures.note(
-        f"endpoint load: python -m endpoint --workers {os.cpu_count()} (one process per core), "
-        "default threads per process"
+        "endpoint load: the documented server, `python -m endpoint --port N` (granian, "
+        "1 worker); baseline: bench/endpoint_baseline.py under granian, 1 worker"
+    )
+    baseline = endpoint_load.load_test(
+        endpoint_load.sqlite_url(work, "baseline"), seconds, baseline=True
     )
     results = {"sqlite": endpoint_load.load_test(endpoint_load.sqlite_url(work), seconds)}
     with endpoint_load.ThrowawayPostgres() as url:
         results["postgres"] = endpoint_load.load_test(url, seconds)
+    _add_load(figures, "endpoint_baseline_32_clients", baseline)
     for database, result in results.items():
-        prefix = f"endpoint_{database}_32_clients"
-        figures.add(f"{prefix}_submissions_per_s", result["submissions_per_s"])
-        figures.add(f"{prefix}_p50_ms", result["p50_ms"])
-        figures.add(f"{prefix}_p99_ms", result["p99_ms"])
-        figures.add(f"{prefix}_ok_answers", result["ok"])
-        figures.add(f"{prefix}_stored_rows", result["stored"])
-        figures.add(f"{prefix}_lost", result["lost"])
-        figures.add(f"{prefix}_failed_requests", result["errors"])
+        _add_load(figures, f"endpoint_{database}_32_clients", result)
+    figures.add(
+        "endpoint_ratio_sqlite_over_baseline_32_clients",
+        results["sqlite"]["submissions_per_s"] / baseline["submissions_per_s"],
+    )
+    opened = endpoint_load.load_test(endpoint_load.sqlite_url(work, "open"), open_seconds, rate=200)
+    _add_load(figures, "endpoint_sqlite_open_200_per_s", opened)
 
 
 def main(argv=None):
@@ -233,15 +278,18 @@ def main(argv=None):
     large = posts * 5
     rounds = 1 if quick else 3
     seconds = 3 if quick else 20
+    open_seconds = 2 if quick else 20
     figures = Figures()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         work = Path(folder)
         content, output_a, medians = bench_builds(figures, work, posts, rounds)
+        if not quick and posts != PIECES_ALSO_AT:
+            bench_pieces(figures, work, PIECES_ALSO_AT, rounds)
         bench_pages(figures, output_a)
         bench_scale(figures, work, posts, large, medians)
         bench_save_to_page(figures, content, work, quick)
-        bench_endpoint(figures, work, seconds)
+        bench_endpoint(figures, work, seconds, open_seconds)
     figures.add("bench_total_s", time.perf_counter() - started)
     result = {
         "figures": figures.values,
@@ -249,7 +297,8 @@ def main(argv=None):
         "failed": figures.failed,
         "runs": figures.runs,
         "settings": {"quick": quick, "posts": posts, "large_posts": large, "rounds": rounds,
-                     "load_seconds": seconds, "load_clients": 32},
+                     "load_seconds": seconds, "load_clients": 32,
+                     "open_load_seconds": open_seconds, "open_load_rate": 200},
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "cpus": len(__import__("os").sched_getaffinity(0))},
         "finished": datetime.now(UTC).isoformat(timespec="seconds"),

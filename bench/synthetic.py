@@ -240,7 +240,7 @@ def generate_site(destination, posts=1000, seed=2013):
     rng = random.Random(seed)
     start = datetime(2016, 1, 4, 9, 0)
     span = timedelta(days=3650)
-    with_events = _plugins_enabled({"events", "intern_calls"})
+    with_events = _plugins_enabled({"plugins.events", "plugins.intern_calls"})
     counts = {"posts": posts, "trainings": 0, "intern_calls": 0}
     for number in range(1, posts + 1):
         date = start + span * (number / (posts + 1)) + timedelta(minutes=rng.randint(0, 600))
@@ -267,4 +267,6 @@ def _plugins_enabled(names):
     import pelicanconf
 
     plugins = set(getattr(pelicanconf, "PLUGINS", []))
-    return names <= plugins and all((ROOT / "plugins" / name).is_dir() for name in names)
+    return names <= plugins and all(
+        (ROOT / "plugins" / name.split(".")[-1]).is_dir() for name in names
+    )

@@ -262,12 +262,6 @@ class BuildWorker(ChildProcess):
             command += ["--forms-endpoint", forms_endpoint]
         if cache:
             command += ["--cache", str(cache)]
-        # The worker imports this package wherever the settings live.
-        env = dict(env)
-        package_parent = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (package_parent, env.get("PYTHONPATH", "")) if p
-        )
         super().__init__(
             "build worker",
             command,
@@ -301,7 +295,11 @@ class BuildWorker(ChildProcess):
         return json.loads(line)
 
 
-def _settings_paths(settings_file, content, forms_dir, endpoint_dir):
+# The project's code folders: a change there restarts the build worker.
+CODE_FOLDERS = ("plugins", "webforms", "forms", "endpoint")
+
+
+def _settings_paths(settings_file, content, root):
     """Folders to watch, by what a change there needs: content, full or restart."""
     from pelican.settings import read_settings
 
@@ -310,14 +308,12 @@ def _settings_paths(settings_file, content, forms_dir, endpoint_dir):
     content = Path(content or settings["PATH"]).resolve()
     theme = Path(settings["THEME"])
     theme = theme if theme.is_absolute() else (base / theme)
-    plugins = [(p if Path(p).is_absolute() else base / p) for p in settings.get("PLUGIN_PATHS", [])]
     watched = {"content": [content], "full": [], "restart": []}
     if theme.is_dir():
         watched["full"].append(theme.resolve())
-    watched["restart"] += [Path(p).resolve() for p in plugins if Path(p).is_dir()]
-    for folder in (forms_dir, endpoint_dir):
-        if folder.is_dir():
-            watched["restart"].append(folder.resolve())
+    for name in CODE_FOLDERS:
+        if (root / name).is_dir():
+            watched["restart"].append((root / name).resolve())
     return watched
 
 
@@ -436,7 +432,7 @@ class Watcher:
     def __init__(self, root, settings, content, output, stop):
         import watchfiles
 
-        self.watched = _settings_paths(settings, content, root / "forms", root / "endpoint")
+        self.watched = _settings_paths(settings, content, root)
         self.settings_files = sorted({settings, *root.glob("*conf.py")})
         self._stamps = {path: _stamp(path) for path in self.settings_files}
         self.deleted = set()
@@ -487,7 +483,9 @@ def _rebuild_on_changes(watcher, root, worker, endpoint, announcer):
             logger.info("devserver: %s changed; restarting the build worker", names)
             worker.stop()
             if endpoint and any(
-                _within(p, root / "endpoint") or _within(p, root / "forms") for p in changed
+                _within(p, root / name)
+                for p in changed
+                for name in ("endpoint", "webforms", "forms")
             ):
                 endpoint.stop()
                 endpoint.start()
@@ -521,7 +519,7 @@ def _kind_of_change(changed, watched, settings_files, deleted=()):
     """What a set of changed paths needs: 'restart' beats 'full' beats 'content'.
 
     Plugins, settings, forms and the endpoint need a fresh worker. A theme
-    edit is rebuilt incrementally (fastbuild fingerprints every template a page
+    edit is rebuilt incrementally (the incremental writer fingerprints every template a page
     uses, so each page using the edited template is rendered again); a file
     removed from the theme needs a full build, which clears the output.
     """

@@ -35,22 +35,11 @@ from jinja2 import BytecodeCache
 logger = logging.getLogger("devserver")
 
 
-def _clear_memoized_content():
-    # Pelican memoises rendered content per object in a class-wide dict; in a
-    # long-lived process every old build would stay in memory.
-    from pelican.contents import Content
-
-    for name in ("get_content", "get_summary"):
-        cache = getattr(Content.__dict__.get(name), "cache", None)
-        if cache is not None:
-            cache.clear()
-
-
 class MemoryBytecodeCache(BytecodeCache):
     """Jinja bytecode kept in memory; Jinja keys it on template name and source."""
 
     # Class-wide, so the object itself has no state that changes between
-    # builds (fastbuild digests the settings, this object included).
+    # builds (the incremental writer digests the settings, this object included).
     _store = {}
 
     def load_bytecode(self, bucket):
@@ -115,17 +104,6 @@ class _Collected(logging.Handler):
             self.handleError(record)
 
 
-def _forget_logged_messages():
-    # Pelican's log filter drops a message it has seen before in this process; in a
-    # warm worker that hid a warning on every build after the first.
-    from pelican.log import LimitFilter
-
-    for name in ("_raised_messages", "_group_count"):
-        seen = getattr(LimitFilter, name, None)
-        if hasattr(seen, "clear"):
-            seen.clear()
-
-
 class WarmBuilder:
     """A Pelican instance kept loaded between builds, with incremental writing on."""
 
@@ -141,9 +119,6 @@ class WarmBuilder:
         if cache:
             override["CACHE_PATH"] = str(Path(cache).resolve())
         settings = read_settings(str(settings_path), override=override)
-        options = dict(settings.get("FASTBUILD") or {})
-        options["incremental"] = True
-        settings["FASTBUILD"] = options
         if forms_endpoint and isinstance(settings.get("FORMS"), dict):
             settings["FORMS"] = {**settings["FORMS"], "endpoint": forms_endpoint}
         # Templates are compiled once per process, not once per generator and build.
@@ -156,26 +131,29 @@ class WarmBuilder:
         settings["DELETE_OUTPUT_DIRECTORY"] = False
         self.settings = settings
         self.output = settings["OUTPUT_PATH"]
-        if "fastbuild" not in [getattr(p, "__name__", p) for p in settings["PLUGINS"]]:
-            logger.warning(
-                "devserver: the fastbuild plugin is not in PLUGINS; every rebuild is full"
-            )
+        from . import incremental
+
+        incremental.connect()
         self.pelican = Pelican(settings)
 
     def build(self, full=False):
         """Run Pelican; `full` empties the output first. Returns a result dict."""
         from pelican.utils import clean_output_dir
 
+        from plugins import pelican_private
+
+        from . import incremental
+
         started = time.perf_counter()
-        # Loaded by Pelican from PLUGIN_PATHS; absent when not enabled.
-        fastbuild = sys.modules.get("fastbuild")
         if full:
-            if fastbuild is not None:
-                fastbuild.forget(self.output)
+            incremental.forget(self.output)
             if os.path.isdir(self.output):
                 clean_output_dir(self.output, self.settings.get("OUTPUT_RETENTION", []))
-        _clear_memoized_content()
-        _forget_logged_messages()
+        # Pelican memoises rendered content in a class-wide dict: every old build would stay.
+        pelican_private.clear_memoized_content()
+        # Pelican's log filter drops a message seen before in this process: a warm
+        # worker would hide a warning on every build after the first.
+        pelican_private.forget_logged_messages()
         collected = _Collected()
         root = logging.getLogger()
         root.addHandler(collected)
@@ -185,9 +163,8 @@ class WarmBuilder:
             # The server prints the message (a content check report, a template
             # error) once; printing it here too doubled every problem line.
             logger.debug("devserver: build failed", exc_info=True)
-            if fastbuild is not None:
-                # The next build repairs what this one left half-done.
-                fastbuild.abandon(self.output)
+            # The next build repairs what this one left half-done.
+            incremental.abandon(self.output)
             error = _failure(exc)
             # Whatever only repeats the report (or is empty) would show it twice.
             logged = [text for message, text in collected.records if message not in error]
@@ -195,10 +172,9 @@ class WarmBuilder:
         finally:
             root.removeHandler(collected)
         result = {"ok": True, "seconds": round(time.perf_counter() - started, 3)}
-        if fastbuild is not None:
-            stats = fastbuild.LAST_STATS.get(os.path.abspath(self.output), {})
-            for key in ("rendered", "skipped", "removed"):
-                result[key] = stats.get(key, 0)
+        stats = incremental.LAST_STATS.get(os.path.abspath(self.output), {})
+        for key in ("rendered", "skipped", "removed"):
+            result[key] = stats.get(key, 0)
         return result
 
 

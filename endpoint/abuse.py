@@ -18,9 +18,10 @@ import json
 import re
 from urllib.parse import urlsplit
 
-HONEYPOT_FIELD = "_hp"
-TOKEN_FIELD = "_token"
-STARTED_FIELD = "_started"
+from webforms.names import HONEYPOT as HONEYPOT_FIELD
+from webforms.names import STARTED as STARTED_FIELD
+from webforms.names import TOKEN as TOKEN_FIELD
+
 RESERVED_FIELDS = (HONEYPOT_FIELD, TOKEN_FIELD, STARTED_FIELD)
 # A start time older than this is ignored rather than trusted (a tab left open for
 # days still submits, just without the time trap).

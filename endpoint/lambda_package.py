@@ -1,11 +1,12 @@
 """Build the AWS Lambda zip of the form endpoint (run through `invoke endpoint-package`).
 
-The zip holds, at its root: the `endpoint` package, the `forms/` definitions next to it
-(where `endpoint.forms` looks by default) and the endpoint's runtime dependencies at the
-versions pinned in requirements.txt. Dependencies come either from pip, downloaded as
-wheels for Lambda's platform (the default, for deploying), or from the running
-interpreter's own environment (`from_venv=True`: no network, for tests and for building
-on a Linux x86_64 machine with Python 3.11). This module itself is left out of the zip.
+The zip holds, at its root: the `endpoint` and `webforms` packages, the `forms/`
+definitions next to them (where `webforms.definitions` looks by default) and the
+endpoint's runtime dependencies at the versions pinned in requirements.txt. Dependencies
+come either from pip, downloaded as wheels for Lambda's platform (the default, for
+deploying), or from the running interpreter's own environment (`from_venv=True`: no
+network, for tests and for building on a Linux x86_64 machine with Python 3.11). This
+module itself is left out of the zip.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ REQUIREMENTS = ROOT / "requirements.txt"
 DEFAULT_OUTPUT = ROOT / "dist" / "endpoint-lambda.zip"
 
 # What the endpoint imports at run time, plus what those need (psycopg needs
-# typing_extensions on Python 3.11). Versions are read from requirements.txt.
+# typing_extensions on Python 3.11). Versions are read from requirements.txt. Granian
+# is not here: Lambda is the server.
 RUNTIME_PACKAGES = (
+    "apig-wsgi",
     "email-validator",
     "dnspython",
     "idna",
@@ -210,6 +213,7 @@ def build(output=DEFAULT_OUTPUT, from_venv=False, requirements=REQUIREMENTS) -> 
             for name, path in _files_under(ROOT / "endpoint", "endpoint/")
             if name != _PACKAGING_FILE
         ]
+        entries += list(_files_under(ROOT / "webforms", "webforms/"))
         entries += [
             (f"forms/{path.name}", path) for path in sorted((ROOT / "forms").glob("*.toml"))
         ]

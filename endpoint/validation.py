@@ -12,7 +12,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-CONSENT_FIELD = "consent"
+from webforms.names import CONSENT as CONSENT_FIELD
+
 CHECKED_VALUES = ("yes", "on", "true", "1")
 # Limits for fields whose definition sets no max_length, so nothing is unbounded.
 DEFAULT_MAX_LENGTH = {"textarea": 10_000}

@@ -35,13 +35,32 @@ COLUMNS = (
     "notified_at",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM submissions"
-_INSERT = f"INSERT INTO submissions ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-# The JavaScript-off duplicate check, run on every such submission: the index
-# submissions_duplicate (migration 0002) answers it without walking the form's rows.
-DUPLICATE_QUERY = (
-    f"{_SELECT} WHERE form_id = ? AND email = ? AND content_hash = ? "
-    "AND submitted_at >= ? ORDER BY submitted_at DESC LIMIT 1"
+_VALUES = ", ".join("?" * len(COLUMNS))
+# Both databases skip a row that would repeat an id or a form's idempotency token
+# (ON CONFLICT DO NOTHING), so a repeat costs no look-up before the INSERT: the
+# INSERT's row count says whether it stored anything.
+_INSERT = (
+    f"INSERT INTO submissions ({', '.join(COLUMNS)}) VALUES ({_VALUES}) ON CONFLICT DO NOTHING"
 )
+# The JavaScript-off path stores the row only when no duplicate is in the window, in
+# the same statement. The index submissions_duplicate (migrations 0002, 0003) answers
+# the NOT EXISTS without walking the form's rows.
+_DUPLICATE_CONDITION = "email = ? AND form_id = ? AND content_hash = ? AND submitted_at >= ?"
+_INSERT_UNLESS_DUPLICATE = (
+    f"INSERT INTO submissions ({', '.join(COLUMNS)}) SELECT {_VALUES} "
+    f"WHERE NOT EXISTS (SELECT 1 FROM submissions WHERE {_DUPLICATE_CONDITION}) "
+    "ON CONFLICT DO NOTHING"
+)
+DUPLICATE_QUERY = f"{_SELECT} WHERE {_DUPLICATE_CONDITION} ORDER BY submitted_at DESC LIMIT 1"
+# A hit is recorded only while the sender is under the limit: one statement, whose
+# row count says whether the sender was let through.
+_COUNT_HIT = (
+    "INSERT INTO rate_hits (ip_hash, hit_at) SELECT ?, ? WHERE "
+    "(SELECT COUNT(*) FROM rate_hits WHERE ip_hash = ? AND hit_at >= ?) < ?"
+)
+# Hits older than the window are deleted at most this often (per process), not on
+# every request: the count only looks inside the window anyway.
+PRUNE_INTERVAL = timedelta(minutes=1)
 
 
 class StorageUnavailable(RuntimeError):
@@ -122,6 +141,7 @@ class Storage:
         self.url = url
         self._connection = None
         self._lock = threading.RLock()
+        self._pruned_at: datetime | None = None
 
     # --- What subclasses provide ---------------------------------------------
 
@@ -290,6 +310,14 @@ class Storage:
         """
         now = parse_time(submission.submitted_at)
         row = submission.as_row()  # before the transaction: keep the write lock short
+        check_duplicate = not submission.idempotency_token and duplicate_since is not None
+        if check_duplicate:
+            duplicate_key = (
+                submission.email,
+                submission.form_id,
+                submission.content_hash,
+                format_time(duplicate_since),
+            )
 
         def work(connection):
             if rate_limit is not None:
@@ -298,19 +326,19 @@ class Storage:
                 )
                 if retry_after is not None:
                     raise RateLimited(retry_after)
+            if check_duplicate:
+                cursor = self._execute(connection, _INSERT_UNLESS_DUPLICATE, row + duplicate_key)
+            else:
+                cursor = self._execute(connection, _INSERT, row)
+            if cursor.rowcount == 1:
+                return submission, True
+            # Nothing inserted: a repeat (rare), answered with the stored submission.
             existing = self._find_same(connection, submission)
-            if existing is None and not submission.idempotency_token and duplicate_since:
-                existing = self._find_duplicate(
-                    connection,
-                    submission.form_id,
-                    submission.email,
-                    submission.content_hash,
-                    duplicate_since,
-                )
-            if existing:
-                return existing, False
-            self._execute(connection, _INSERT, row)
-            return submission, True
+            if existing is None and check_duplicate:
+                existing = self._find_duplicate(connection, *duplicate_key)
+            if existing is None:
+                raise _Conflict()
+            return existing, False
 
         try:
             return self._run(work)
@@ -346,13 +374,12 @@ class Storage:
         self, form_id: str, email: str, content_hash: str, since: datetime
     ) -> Submission | None:
         """The newest submission with the same form, e-mail and content since `since`."""
-        return self._run(lambda c: self._find_duplicate(c, form_id, email, content_hash, since))
+        key = (email, form_id, content_hash, format_time(since))
+        return self._run(lambda c: self._find_duplicate(c, *key))
 
-    def _find_duplicate(self, connection, form_id, email, content_hash, since):
+    def _find_duplicate(self, connection, email, form_id, content_hash, since: str):
         row = self._execute(
-            connection,
-            DUPLICATE_QUERY,
-            (form_id, email, content_hash, format_time(since)),
+            connection, DUPLICATE_QUERY, (email, form_id, content_hash, since)
         ).fetchone()
         return Submission.from_row(row) if row else None
 
@@ -438,20 +465,26 @@ class Storage:
 
     def _count_hit(self, connection, ip_hash, now, limit, window) -> float | None:
         cutoff = format_time(now - window)
-        self._execute(connection, "DELETE FROM rate_hits WHERE hit_at < ?", (cutoff,))
-        count, oldest = self._execute(
+        if self._pruned_at is None or not timedelta(0) <= now - self._pruned_at < PRUNE_INTERVAL:
+            self._execute(connection, "DELETE FROM rate_hits WHERE hit_at < ?", (cutoff,))
+            self._pruned_at = now
+        stamp = format_time(now)
+        if not limit:
+            self._execute(
+                connection,
+                "INSERT INTO rate_hits (ip_hash, hit_at) VALUES (?, ?)",
+                (ip_hash, stamp),
+            )
+            return None
+        cursor = self._execute(connection, _COUNT_HIT, (ip_hash, stamp, ip_hash, cutoff, limit))
+        if cursor.rowcount == 1:
+            return None
+        (oldest,) = self._execute(
             connection,
-            "SELECT COUNT(*), MIN(hit_at) FROM rate_hits WHERE ip_hash = ? AND hit_at >= ?",
+            "SELECT MIN(hit_at) FROM rate_hits WHERE ip_hash = ? AND hit_at >= ?",
             (ip_hash, cutoff),
         ).fetchone()
-        if limit and count >= limit:
-            return max(1.0, (parse_time(oldest) + window - now).total_seconds())
-        self._execute(
-            connection,
-            "INSERT INTO rate_hits (ip_hash, hit_at) VALUES (?, ?)",
-            (ip_hash, format_time(now)),
-        )
-        return None
+        return max(1.0, (parse_time(oldest) + window - now).total_seconds())
 
 
 def with_state(submission: Submission, **changes) -> Submission:

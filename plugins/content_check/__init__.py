@@ -3,9 +3,9 @@
 Any problem stops the build with one report listing every problem in every file as
 `path:line: field: what is wrong — how to fix it`. Setting:
 
-    CONTENT_CHECK = {"enabled": True}
+    CONTENT_CHECK = {"enabled": True, "extra_fields": []}
 
-`python -m content_check [settings file]` (with plugins/ on the path; `invoke check`)
+`python -m plugins.content_check [settings file]` (`invoke check`)
 runs only the check.
 """
 

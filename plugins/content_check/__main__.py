@@ -1,4 +1,4 @@
-"""`python -m content_check [pelicanconf.py]`: only the content check, for writers.
+"""`python -m plugins.content_check [pelicanconf.py]`: only the content check, for writers.
 
 Exit status 0 when every file is fine, 1 with the report otherwise.
 """

@@ -11,21 +11,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
-import importlib
-import importlib.machinery
-import importlib.util
 import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from plugins import content_fields
+from plugins.events import model as events_model
+from plugins.intern_calls import model as calls_model
+from plugins.scheduled import schedule
 
 from . import links
 
-PLUGINS_DIR = Path(__file__).resolve().parent.parent
-PROJECT_ROOT = PLUGINS_DIR.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 MARKDOWN_EXTENSIONS = (".md", ".markdown", ".mkd", ".mdown")
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".avif")
 DOCUMENT_EXTENSIONS = (".docx", ".doc", ".odt", ".rtf", ".pages", ".pdf")
@@ -256,30 +254,13 @@ def _stray_header_line(rows, index, fenced) -> list[tuple[int, str, str]]:
     ]
 
 
-def _load_sibling(module_name: str):
-    """Import a module of another plugin (e.g. 'events.model') from plugins/."""
-    package = module_name.split(".")[0]
-    if package not in sys.modules:
-        spec = importlib.machinery.PathFinder.find_spec(package, [str(PLUGINS_DIR)])
-        if spec is None:
-            raise ModuleNotFoundError(f"no plugin {package!r} in {PLUGINS_DIR.name}/")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[package] = module
-        try:
-            spec.loader.exec_module(module)
-        except Exception:
-            del sys.modules[package]
-            raise
-    return importlib.import_module(module_name)
-
-
 def known_form_ids(settings) -> set[str]:
     """Ids of the forms defined in the forms folder (FORMS['directory'])."""
     directory = Path((settings.get("FORMS") or {}).get("directory", "forms"))
     if not directory.is_absolute():
         directory = PROJECT_ROOT / directory
     try:
-        from endpoint.forms import load_forms
+        from webforms.definitions import load_forms
 
         return set(load_forms(directory))
     except Exception:  # noqa: BLE001 - a broken definition is the forms check's to report
@@ -717,8 +698,6 @@ def _facts(path: Path, kind: str, settings) -> _Facts:
 
 def check_content(settings) -> list[Problem]:
     """Every problem in every file under settings['PATH'], sorted by file and line."""
-    events_model = _load_sibling("events.model")
-    calls_model = _load_sibling("intern_calls.model")
     events_config = settings.get("EVENTS") or {}
     calls_config = settings.get("INTERN_CALLS") or {}
     trainings = events_config.get("section", "trainings")
@@ -887,7 +866,6 @@ def _duplicate_slugs(items, settings) -> list[Problem]:
 def left_out(settings, files=None) -> list[str]:
     """The content files a published build leaves out, each with why: drafts, posts
     scheduled for later (with when they go out) and `Status: skip`."""
-    schedule = _load_sibling("scheduled.schedule")
     if files is None:
         files = find_content_files(settings)
     found = []

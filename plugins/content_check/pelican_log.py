@@ -26,6 +26,8 @@ import sys
 import tempfile
 from urllib.parse import urlsplit
 
+from plugins import pelican_private
+
 from . import links
 from .checker import Problem
 
@@ -49,7 +51,7 @@ class _Collector:
         # Readers that read a file a problem was found in (see forget_reads).
         self.readers: list = []
         self.quiet = _Quiet()
-        # Forked readers and renderers (fastread, fastbuild) add their problems to
+        # Forked readers (fastread) add their problems to
         # this file; it is shared across fork, and O_APPEND keeps lines whole.
         handle, name = tempfile.mkstemp(prefix="content-check-", suffix=".log")
         self.channel = os.open(name, os.O_RDWR | os.O_APPEND)
@@ -96,8 +98,7 @@ class _Collector:
         reads every file again instead.
         """
         for readers in self.readers:
-            # Relies on: FileDataCacher keeps its cache file's path in `_cache_path`.
-            path = getattr(readers, "_cache_path", None)
+            path = pelican_private.cache_path(readers)
             if path and os.path.isfile(path):
                 os.remove(path)
         self.readers = []
@@ -130,14 +131,11 @@ def start(settings) -> bool:
     """
     global _active, _previous_factory
     stop()
-    from pelican.log import FatalLogger
-
-    # Relies on: FatalLogger._log raises RuntimeError at or above FatalLogger.fatal_lvl.
-    fatal_level = FatalLogger.fatal_lvl
+    fatal_level = pelican_private.fatal_level()
     if fatal_level > logging.ERROR:
         return False
     _active = _Collector(settings, fatal_level)
-    FatalLogger.fatal_lvl = logging.CRITICAL + 1
+    pelican_private.set_fatal_level(logging.CRITICAL + 1)
     if logging.getLogRecordFactory() is not _factory:
         _previous_factory = logging.getLogRecordFactory()
         logging.setLogRecordFactory(_factory)
@@ -161,9 +159,7 @@ def stop() -> list[Problem]:
     if collector is None:
         return []
     _active = None
-    from pelican.log import FatalLogger
-
-    FatalLogger.fatal_lvl = collector.fatal_level
+    pelican_private.set_fatal_level(collector.fatal_level)
     if logging.getLogRecordFactory() is _factory:
         logging.setLogRecordFactory(_previous_factory)
     for handler in logging.getLogger().handlers:

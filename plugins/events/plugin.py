@@ -15,6 +15,7 @@ from pelican import signals
 from pelican.contents import Article
 from pelican.utils import sanitised_join
 
+from plugins import pelican_private
 from plugins.content_meta import (
     by_year,
     forget_folders,
@@ -223,11 +224,9 @@ def article_generator_finalized(generator):
 def _write_bytes(writer, output_path, name: str, data: bytes):
     """Write a calendar file, unless it already holds exactly these bytes."""
     path = sanitised_join(output_path, name)
-    # Tell the writer the file is part of this build, as if it had written it:
-    # fastbuild's incremental writer removes what a build no longer produces.
-    written = getattr(writer, "_written_files", None)
-    if written is not None:
-        written.add(path)
+    # Tell the writer the file is part of this build, as if it had written it: the
+    # dev server's incremental renderer removes what a build no longer produces.
+    pelican_private.written_files(writer).add(path)
     try:
         with open(path, "rb") as existing:
             if existing.read() == data:

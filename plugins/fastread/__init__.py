@@ -1,42 +1,73 @@
-"""fastread: read content on every core and run typogrify once per text.
+"""fastread: read stale content on every core, and run typogrify once per text.
 
-Reader-level speed and memory work, all leaving the output byte for byte identical:
+Two pieces, each leaving the output byte for byte identical (README, "Performance"):
 
-* Parallel reading. When a generator starts, the Markdown files whose reader
-  cache entry is missing or stale are read by Pelican's own loop from one end
-  of the list and by a forked worker from the other (the same reader objects,
-  so the same output). The worker's results reach Pelican through its reader
-  cache, where Pelican's own `read_file` finds them. Anything a worker could
-  not read cleanly (an exception or any warning) is left for Pelican to read
-  itself, so errors and warnings appear once, as usual.
-* Typogrify cache. typogrify's output for each text (content, title, summary)
-  is remembered per source file with its cache entry, so a warm rebuild skips
-  typogrify, not only Markdown.
-* A reader cache on disk. Each file's entry is one compressed record in a
-  file beside Pelican's cache file (`...-Readers.records`); Pelican's own
-  file holds only the index, as plain data, and memory holds only where each
-  record lies. Pelican without fastread finds no entries and reads everything.
-* One Tag, Category and Author object per name, shared by every post.
+* Parallel reading (reading.py). When a generator starts with at least
+  `min_files` Markdown files missing from the reader cache or changed, forked
+  workers read them and Pelican finds their results in its reader cache. A
+  file that fails or warns in a worker is left to Pelican, so its message
+  appears once, as usual.
+* Typogrify memo (memo.py). typogrify's output for each text is kept by a
+  hash of the text and typogrify's options, in memory between the dev
+  server's builds and in the cache folder between `make build` runs.
 
 Setting (all keys optional):
 
     FASTREAD = {
-        "workers": 0,        # processes for reading; 0 = one per CPU core
-        "min_files": 40,     # below this many stale files, read in-process
-        "typogrify_cache": True,
+        "workers": 0,        # reading processes; 0 = one per CPU core, 1 = off
+        "min_files": 40,     # below this many stale files, Pelican reads alone
+        "typogrify_memo": True,
     }
 """
 
 from pelican import signals
 
-from .reader import check_settings, on_generator_init, on_readers_init
+from . import memo, reading
 
 __all__ = ["register"]
+
+DEFAULTS = {"workers": 0, "min_files": 40, "typogrify_memo": True}
+
+
+class FastreadSettingsError(ValueError):
+    """FASTREAD holds an unknown key or a value of the wrong type."""
+
+
+def options(settings):
+    """FASTREAD merged over the defaults."""
+    return {**DEFAULTS, **(settings.get("FASTREAD") or {})}
+
+
+def check_settings(pelican):
+    """Fail at start-up, naming the key, if FASTREAD is malformed; set up the memo."""
+    given = pelican.settings.get("FASTREAD") or {}
+    if not isinstance(given, dict):
+        raise FastreadSettingsError("fastread: FASTREAD must be a dict")
+    for key, value in given.items():
+        if key not in DEFAULTS:
+            raise FastreadSettingsError(
+                f"fastread: unknown FASTREAD key {key!r}; known keys: {sorted(DEFAULTS)}"
+            )
+        expected = type(DEFAULTS[key])
+        if type(value) is not expected or (expected is int and value < 0):
+            raise FastreadSettingsError(
+                f"fastread: FASTREAD[{key!r}] must be a {expected.__name__}"
+                + (" >= 0" if expected is int else "")
+                + f", not {value!r}"
+            )
+    if options(pelican.settings)["typogrify_memo"] and pelican.settings.get("TYPOGRIFY"):
+        memo.install(pelican.settings)
+
+
+def on_generator_init(generator):
+    """Read the generator's stale files on every core before Pelican's loop starts."""
+    chosen = options(generator.settings)
+    reading.read_stale(generator, chosen["workers"], chosen["min_files"])
 
 
 def register():
     """Connect fastread to Pelican's signals."""
     signals.initialized.connect(check_settings)
-    signals.readers_init.connect(on_readers_init)
     signals.article_generator_init.connect(on_generator_init)
     signals.page_generator_init.connect(on_generator_init)
+    signals.finalized.connect(memo.on_finalized)

@@ -10,14 +10,13 @@ from jinja2 import pass_context
 from markupsafe import Markup, escape
 from pelican import signals
 
-from endpoint import render
-from endpoint.forms import FormDefinitionError, load_forms
+from webforms import render
+from webforms.definitions import FormDefinitionError, load_forms
 
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULTS = {"endpoint": "http://127.0.0.1:8001", "directory": "forms"}
-SCRIPT_PATH = "theme/js/forms.js"
 
 
 class FormsConfigurationError(Exception):
@@ -89,7 +88,7 @@ def make_form_html(config, forms):
             thank_you_url=f"{siteurl}/{form.thank_you}",
         )
         # The script guards against running twice when a page holds two forms.
-        script = f'<script src="{escape(siteurl)}/{SCRIPT_PATH}" defer></script>'
+        script = f'<script src="{escape(siteurl)}/{render.SCRIPT_PATH}" defer></script>'
         return Markup(f"{html}\n{script}")
 
     return form_html

@@ -3,6 +3,7 @@
 from pelican import signals
 from pelican.contents import Article, Page
 
+from plugins import pelican_private
 from plugins.content_meta import merged_setting
 
 DEFAULTS = {"words_per_minute": 200}
@@ -31,7 +32,9 @@ def check_settings(pelican):
 def set_reading_time(content):
     """Pelican's `content_object_init` signal: minutes to read an article or page."""
     if isinstance(content, (Article, Page)):
-        content.readtime = len((content._content or "").split()) // _words_per_minute
+        content.readtime = (
+            len((pelican_private.raw_content(content) or "").split()) // _words_per_minute
+        )
 
 
 def register():

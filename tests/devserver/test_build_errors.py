@@ -27,7 +27,7 @@ from tests.helpers import ROOT, free_port
 from tests.plugins.checks import html_errors
 
 FIXTURE = ROOT / "tests" / "fixtures" / "devserver_errors" / "content"
-COPIED_FOLDERS = ["theme", "plugins", "forms", "endpoint"]
+COPIED_FOLDERS = ["theme", "plugins", "forms", "endpoint", "webforms"]
 POST = "blog/2014-02-03-a-post-whose-file-name-is-long-enough-to-wrap-in-a-narrow-terminal.md"
 PAGE = "/blog/2014/phone-banking-members-come-back-to/"
 GOOD_DATE = "Date: 2014-02-03 10:00"
@@ -90,7 +90,7 @@ def _copy_site(base):
 def _dev_server(base):
     """`python -m devserver` on the site copied to `base`, as if in a 60-column terminal."""
     port = free_port()
-    env = dict(os.environ, COLUMNS="60", PYTHONPATH=str(ROOT))
+    env = dict(os.environ, COLUMNS="60")
     log_path = base / "serve.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(

@@ -16,7 +16,7 @@ import pytest
 
 from tests.helpers import ROOT, comparable_output, output_files, run_pelican
 
-COPIED_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "devserver"]
+COPIED_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "webforms", "devserver"]
 EXTRA_POSTS = 14  # more than one page of the index (DEFAULT_PAGINATION is 10)
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from tests.helpers import ROOT, descendants, free_port, process_alive
 
-COPIED_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "devserver"]
+COPIED_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "webforms", "devserver"]
 COPIED_FILES = ["pelicanconf.py", "publishconf.py", "tasks.py"]
 POST = """\
 Title: Live reload check

@@ -6,7 +6,7 @@ import pytest
 from lxml import html
 
 from endpoint import abuse
-from endpoint.forms import load_forms
+from webforms.definitions import load_forms
 
 from .conftest import SITE, FakeClock, valid
 

@@ -1,8 +1,8 @@
-"""The form definitions (forms/*.toml) and their loader."""
+"""The form definitions (forms/*.toml) and their loader, webforms.definitions."""
 
 import pytest
 
-from endpoint.forms import FIELD_TYPES, FormDefinitionError, get_form, load_forms
+from webforms.definitions import FIELD_TYPES, FormDefinitionError, get_form, load_forms
 
 GOOD = """
 id = "{id}"
@@ -141,10 +141,28 @@ def test_the_endpoint_imports_without_jinja_or_psycopg():
     from tests.helpers import ROOT
 
     code = (
-        "import sys, endpoint.app, endpoint.render, endpoint.lambda_handler;"
+        "import sys, endpoint.app, webforms.render, endpoint.lambda_handler;"
         "print(sorted(m for m in ('jinja2', 'psycopg', 'email_validator') if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_the_endpoint_loads_the_renderer_only_for_an_error_page():
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    # A cold start (Lambda, a new worker) renders nothing, so it need not import the renderer.
+    code = (
+        "import json, sys, endpoint.app, endpoint.lambda_handler;"
+        "print(json.dumps([m in sys.modules for m in ('endpoint.app', 'webforms.render')]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert json.loads(result.stdout) == [True, False]

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from endpoint.export import neutralise, osdi_signup, parse_since
-from endpoint.forms import load_forms
 from tests.helpers import ROOT
+from webforms.definitions import load_forms
 
 from .conftest import FakeClock, valid
 

@@ -10,8 +10,8 @@ from urllib.parse import quote_from_bytes
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from endpoint.forms import load_forms
 from endpoint.validation import validate
+from webforms.definitions import load_forms
 
 from .conftest import valid
 

@@ -40,7 +40,12 @@ def function_url_event(method, path, body="", headers=None):
         "rawQueryString": "",
         "headers": {"host": "abcdefgh.lambda-url.us-east-1.on.aws", **(headers or {})},
         "requestContext": {
-            "http": {"method": method, "path": path, "sourceIp": "203.0.113.9"},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.9",
+            },
             "stage": "$default",
         },
         "body": body,
@@ -70,7 +75,8 @@ def test_zip_holds_the_package_forms_and_dependencies_only(lambda_zip):
     assert "endpoint/storage/migrations/0001_submissions.sql" in names
     for form in (ROOT / "forms").glob("*.toml"):
         assert f"forms/{form.name}" in names
-    for package in ("email_validator/__init__.py", "dns/__init__.py", "idna/__init__.py"):
+    for package in ("email_validator/__init__.py", "dns/__init__.py", "idna/__init__.py",
+                    "apig_wsgi/__init__.py", "webforms/names.py"):  # fmt: skip
         assert package in names
     assert "psycopg/__init__.py" in names
     assert any(name.startswith("psycopg_binary/") for name in names)
@@ -127,11 +133,11 @@ def test_handler_from_the_unzipped_folder_answers_health_and_stores_a_post(lambd
     assert json.loads(health["body"]) == {"ok": True, "database": "ok"}
     assert post["statusCode"] == 200, post
     assert json.loads(post["body"]) == {"ok": True}
-    assert post["headers"]["Access-Control-Allow-Origin"] == SITE
+    assert post["headers"]["access-control-allow-origin"] == SITE
 
     # Everything outside the standard library came from the unzipped folder.
     assert not [entry for entry in report["path"] if "site-packages" in entry]
-    for module in ("endpoint.lambda_handler", "endpoint.forms", "email_validator", "idna"):
+    for module in ("endpoint.lambda_handler", "apig_wsgi", "webforms.definitions", "idna"):
         assert report["modules"][module].startswith(str(folder)), module
 
     with sqlite3.connect(database) as connection:

@@ -2,9 +2,9 @@
 
 import pytest
 
-from endpoint.forms import load_forms
 from endpoint.notify import build_message, safe_reply_to, send_pending
 from endpoint.settings import Settings
+from webforms.definitions import load_forms
 
 from .conftest import valid
 

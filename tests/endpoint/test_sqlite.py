@@ -4,22 +4,33 @@ import sqlite3
 import threading
 
 from endpoint.storage import open_storage
-from endpoint.storage.base import DUPLICATE_QUERY
+from endpoint.storage.base import _INSERT_UNLESS_DUPLICATE, COLUMNS, DUPLICATE_QUERY
 
 from .test_storage import NOW, submission
+
+
+def _plan(sqlite_url, query, params):
+    storage = open_storage(sqlite_url)
+    storage.migrate()
+    storage.close()
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        return str(connection.execute("EXPLAIN QUERY PLAN " + query, params).fetchall())
 
 
 def test_the_duplicate_check_uses_its_index(sqlite_url):
     # Through the form's time index it walked every submission of the window, so a
     # busy campaign made each signup slower than the last.
-    storage = open_storage(sqlite_url)
-    storage.migrate()
-    storage.close()
-    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
-        plan = connection.execute(
-            "EXPLAIN QUERY PLAN " + DUPLICATE_QUERY, ("form", "a@example.org", "hash", "2026")
-        ).fetchall()
-    assert "submissions_duplicate" in str(plan)
+    key = ("a@example.org", "form", "hash", "2026")
+    assert "submissions_duplicate" in _plan(sqlite_url, DUPLICATE_QUERY, key)
+    # The same check inside the JavaScript-off INSERT.
+    row = ("x",) * len(COLUMNS)
+    assert "submissions_duplicate" in _plan(sqlite_url, _INSERT_UNLESS_DUPLICATE, row + key)
+
+
+def test_forget_uses_an_index(sqlite_url):
+    # The e-mail-only index went in migration 0003; the duplicate index leads with it.
+    plan = _plan(sqlite_url, "DELETE FROM submissions WHERE email = ?", ("a@example.org",))
+    assert "USING INDEX submissions_duplicate" in plan
 
 
 def test_a_failed_transaction_lets_the_next_writer_in(sqlite_url):

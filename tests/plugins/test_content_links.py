@@ -18,21 +18,17 @@ import sys
 
 import pytest
 
-from tests.helpers import ROOT, run_pelican
-
-FIXTURE = ROOT / "tests" / "fixtures" / "content_links"
-SETTINGS = str(ROOT / "pelicanconf.py")
-
-if str(ROOT / "plugins") not in sys.path:
-    sys.path.insert(0, str(ROOT / "plugins"))
-
-from content_check import checker, pelican_log  # noqa: E402
-from content_check.links import (  # noqa: E402
+from plugins.content_check import checker, pelican_log
+from plugins.content_check.links import (
     ContentIndex,
     find_targets,
     link_problems,
     problems,
 )
+from tests.helpers import ROOT, run_pelican
+
+FIXTURE = ROOT / "tests" / "fixtures" / "content_links"
+SETTINGS = str(ROOT / "pelicanconf.py")
 
 
 def site(tmp_path, *files):
@@ -247,7 +243,7 @@ def test_an_error_logged_while_handling_an_exception_carries_its_message(tmp_pat
 
 
 def test_a_report_that_stops_the_build_early_includes_what_was_logged(tmp_path, fatal_warnings):
-    from content_check.plugin import ContentCheckError, _stop
+    from plugins.content_check.plugin import ContentCheckError, _stop
 
     content = site(tmp_path, "pages/about.md")
     assert pelican_log.start({"PATH": str(content)})

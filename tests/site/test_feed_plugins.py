@@ -7,7 +7,11 @@ import feedparser
 import lxml.etree
 import pytest
 
-from tests.helpers import ROOT, run_pelican, write_settings
+from plugins.feed_stylesheet.plugin import FeedStylesheetSettingsError
+from plugins.feed_stylesheet.plugin import check_settings as check_stylesheet
+from plugins.json_feed.plugin import JsonFeedSettingsError
+from plugins.json_feed.plugin import check_settings as check_json_feed
+from tests.helpers import run_pelican, write_settings
 
 POSTS = {
     "first.md": """\
@@ -48,8 +52,7 @@ def make_site(tmp_path, **settings):
         "SITEURL": "https://example.org/sub",
         "TIMEZONE": "UTC",
         "PATH": str(content),
-        "PLUGIN_PATHS": [str(ROOT / "plugins")],
-        "PLUGINS": ["json_feed", "feed_stylesheet"],
+        "PLUGINS": ["plugins.json_feed", "plugins.feed_stylesheet"],
         "FEED_DOMAIN": "https://example.org/sub",
         "FEED_ALL_ATOM": "feeds/all.atom.xml",
         "FEED_ALL_RSS": "feeds/all.rss.xml",
@@ -109,10 +112,17 @@ def test_json_feed_can_be_turned_off(tmp_path):
         ({"save_as": "../x.json"}, "must stay inside the output folder"),
     ],
 )
-def test_bad_json_feed_setting_stops_the_build_with_a_clear_message(tmp_path, setting, message):
-    output, result = build(tmp_path, check=False, JSON_FEED=setting)
+def test_a_bad_json_feed_setting_is_refused_with_a_clear_message(setting, message):
+    # Checked in-process: the check runs at start-up, before anything is read.
+    with pytest.raises(JsonFeedSettingsError) as refused:
+        check_json_feed({"JSON_FEED": setting, "OUTPUT_PATH": "output"})
+    assert message in str(refused.value)
+
+
+def test_a_bad_json_feed_setting_stops_the_build(tmp_path):
+    output, result = build(tmp_path, check=False, JSON_FEED={"max_items": 0})
     assert result.returncode != 0
-    assert message in " ".join((result.stdout + result.stderr).split())
+    assert "must be a positive whole number" in " ".join((result.stdout + result.stderr).split())
     assert not (output / "index.html").exists()
 
 
@@ -139,7 +149,6 @@ def test_stylesheet_location_is_configurable(tmp_path):
     assert (output / "style/feed.xsl").is_file()
 
 
-def test_bad_stylesheet_setting_stops_the_build_with_a_clear_message(tmp_path):
-    _, result = build(tmp_path, check=False, FEED_STYLESHEET={"save_as": "feeds/pretty.css"})
-    assert result.returncode != 0
-    assert "must be a path ending in .xsl" in " ".join((result.stdout + result.stderr).split())
+def test_a_bad_stylesheet_setting_is_refused_with_a_clear_message():
+    with pytest.raises(FeedStylesheetSettingsError, match="must be a path ending in .xsl"):
+        check_stylesheet({"FEED_STYLESHEET": {"save_as": "feeds/pretty.css"}})

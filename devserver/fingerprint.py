@@ -20,9 +20,11 @@ from pelican.contents import Content
 from pelican.paginator import Page, Paginator
 from pelican.urlwrappers import URLWrapper
 
+from plugins.pelican_private import SHARED_CONTENT_ATTRIBUTES, has_intrasite_links, raw_content
+
 # Attributes of a content object that are the same for every page of a build
 # (the shared context and settings) or digested separately (the text).
-_SKIPPED_ATTRIBUTES = frozenset({"_context", "settings", "_content"})
+_SKIPPED_ATTRIBUTES = SHARED_CONTENT_ATTRIBUTES
 _SIMPLE_TYPES = (str, bytes, int, float, bool, type(None), decimal.Decimal)
 _TIME_TYPES = (datetime.datetime, datetime.date, datetime.time, datetime.timedelta)
 _CALLABLE_TYPES = (
@@ -147,9 +149,9 @@ class Digester:
         # from spreading along the chain of next/previous links.
         parts = ["C", type(value).__name__, self._state(value, depth)]
         if full:
-            text = (value._content or "").encode("utf-8", "surrogatepass")
+            text = (raw_content(value) or "").encode("utf-8", "surrogatepass")
             parts.append(hashlib.blake2b(text, digest_size=16).digest())
-            if value._content and value._get_intrasite_link_regex().search(value._content):
+            if has_intrasite_links(value):
                 parts.append(self.link_map())
         return _hash(*parts)
 

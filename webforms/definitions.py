@@ -1,4 +1,4 @@
-"""Form definitions: one TOML file per form in `forms/`, shared by the theme and the endpoint.
+"""Form definitions: one TOML file per form in `forms/`, read by the theme and the endpoint.
 
 `load_forms()` reads and checks every file; a mistake raises `FormDefinitionError` naming
 the file and the field, so a volunteer editing a form sees exactly what to fix.
@@ -12,6 +12,8 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+from .names import CONSENT, SOURCE, SOURCE_MAX_LENGTH
 
 DEFAULT_DIRECTORY = Path(__file__).resolve().parent.parent / "forms"
 
@@ -29,9 +31,7 @@ FIELD_TYPES = (
 )
 CHOICE_TYPES = ("select", "radio", "checkboxes")
 # Per-submission names the endpoint and page script use; never allowed in a definition.
-RESERVED_NAMES = ("consent",)
-SOURCE_FIELD = "source"
-SOURCE_MAX_LENGTH = 100
+RESERVED_NAMES = (CONSENT,)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FORM_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -211,8 +211,8 @@ def _parse_form(path: Path, data: dict) -> FormDefinition:
             raise FormDefinitionError(path, "is defined twice", parsed.name)
         seen.add(parsed.name)
         fields.append(parsed)
-    if SOURCE_FIELD not in seen:
-        fields.append(Field(SOURCE_FIELD, "Source", "hidden", max_length=SOURCE_MAX_LENGTH))
+    if SOURCE not in seen:
+        fields.append(Field(SOURCE, "Source", "hidden", max_length=SOURCE_MAX_LENGTH))
     return FormDefinition(
         id=form_id,
         title=_text(path, data, "title"),

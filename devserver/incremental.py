@@ -1,15 +1,12 @@
-"""A Pelican Writer that renders pages on every core and skips unchanged ones.
+"""The dev server's incremental Writer: renders only the pages whose inputs changed.
 
-Pelican's generators call `write_file` one page at a time. In a full build this
-writer only records each page (a "job") while the generators run, applying
-Pelican's own overwrite rules at that moment, and renders them all when the
-fastbuild generator's turn comes: listings in this process, posts and pages in
-short-lived forked workers, chunk by chunk. In a warm incremental build (the
-dev server's) it fingerprints each page's inputs (fingerprint.py) and renders
-at once only the pages whose fingerprint changed, then removes the files that
-are no longer produced. Every page is rendered by Pelican's own template with
-the same local context, so the files are byte for byte what the stock Writer
-writes.
+The build worker (worker.py) gives Pelican this Writer through the `get_writer`
+signal. Each page Pelican asks for is fingerprinted (fingerprint.py: its
+templates and the values of the variables they use) and rendered only when
+its fingerprint differs from the last build's in this process; files no
+longer produced are removed at the end. Every page is rendered by Pelican's
+own template with the same local context as Pelican's Writer builds, so the
+files are byte for byte what a clean build writes.
 
 Limits: a template variable is followed by name, so a Jinja global or filter
 that reads files by itself (not through the context) is not fingerprinted;
@@ -19,31 +16,21 @@ after rendering; `feed_generated`/`feed_written` only for feeds written.
 """
 
 import functools
-import gc
 import logging
 import os
-import sys
 import time
-import traceback
 
+from pelican.generators import StaticGenerator
 from pelican.paginator import Paginator
 from pelican.plugins import signals
 from pelican.utils import get_relative_path, path_to_url, sanitised_join
 from pelican.writers import FileOverwriteFailedError, Writer
 
+from plugins.pelican_private import overridden_files, written_files
+
 from .fingerprint import Digester, TemplateVariables, _hash
 
 logger = logging.getLogger(__name__)
-
-DEFAULTS = {
-    # Processes that render pages in a full build; 0 means one per core.
-    "workers": 0,
-    # Fewer pages than this are rendered in-process: forking costs more.
-    "min_parallel_pages": 64,
-    # Skip pages whose inputs did not change since the last build in this
-    # process (the dev server turns this on).
-    "incremental": False,
-}
 
 # Per output folder, what the previous build in this process wrote:
 # {"fingerprints": {path: digest}, "written": set(paths), "static": set(paths)}.
@@ -52,6 +39,7 @@ _STATE = {}
 LAST_STATS = {}
 
 _ACTIVE = []
+_static_outputs = []
 # Names derived from the output path and settings, covered by the page's name.
 _DERIVED_NAMES = frozenset({"SITEURL", "localsiteurl", "output_file"})
 
@@ -62,7 +50,7 @@ def forget(output_path):
 
 
 def active_writer():
-    """The FastWriter of the build in progress, if any."""
+    """The IncrementalWriter of the build in progress, if any."""
     return _ACTIVE[-1] if _ACTIVE else None
 
 
@@ -78,10 +66,38 @@ def abandon(output_path):
     state = _STATE.get(os.path.abspath(output_path))
     if writer is None or state is None:
         return
-    state.setdefault("written", set()).update(writer._written_files)
+    written = written_files(writer)
+    state.setdefault("written", set()).update(written)
     fingerprints = state.get("fingerprints", {})
-    for path in writer._written_files - writer._skipped:
+    for path in written - writer._skipped:
         fingerprints.pop(path, None)
+
+
+def connect():
+    """Make every Pelican build in this process use the incremental Writer."""
+    signals.get_writer.connect(_get_writer)
+    signals.all_generators_finalized.connect(_remember_static_outputs)
+    signals.finalized.connect(_finish)
+
+
+def _get_writer(pelican):
+    return IncrementalWriter
+
+
+def _remember_static_outputs(generators):
+    # Every static file's output path, so a removed one can be cleaned up.
+    _static_outputs.clear()
+    for generator in generators:
+        if isinstance(generator, StaticGenerator):
+            for item in generator.staticfiles:
+                if item.save_as:
+                    _static_outputs.append(sanitised_join(generator.output_path, item.save_as))
+
+
+def _finish(pelican):
+    writer = active_writer()
+    if writer is not None:
+        writer.finish(_static_outputs)
 
 
 class _Job:
@@ -109,23 +125,15 @@ class _Job:
         return localcontext
 
 
-class FastWriter(Writer):
-    """Pelican's Writer, deferring pages to render them in parallel or skip them."""
+class IncrementalWriter(Writer):
+    """Pelican's Writer, skipping the pages whose inputs did not change."""
 
     def __init__(self, output_path, settings=None):
         super().__init__(output_path, settings=settings)
-        self.options = {**DEFAULTS, **(self.settings.get("FASTBUILD") or {})}
         self._jobs = {}
-        self._incremental = bool(self.options["incremental"])
         key = os.path.abspath(output_path)
-        self._state = _STATE.setdefault(key, {}) if self._incremental else {}
+        self._state = _STATE.setdefault(key, {})
         self._previous = self._state.get("fingerprints", {})
-        # Pages are collected first only to render them on several cores. A warm
-        # incremental build renders each changed page as soon as it is recorded
-        # (the edited post appears sooner), and so does a build in one process,
-        # as Pelican's Writer does: holding every page's paginated context until
-        # the end costs memory (16 MB at 5000 posts) and saves nothing.
-        self._deferring = not self._previous and self._worker_count() > 1
         self._fingerprints = {}
         self._variables = TemplateVariables()
         self._digesters = {}
@@ -140,14 +148,15 @@ class FastWriter(Writer):
 
     def _claim(self, path, override):
         """Apply Writer._open_w's rules; False when the page must not be written."""
-        if path in self._overridden_files:
+        overridden, written = overridden_files(self), written_files(self)
+        if path in overridden:
             if override:
                 raise FileOverwriteFailedError(
                     f'Failed to overwrite "{path}" a second time (was previously overwritten)'
                 )
             logger.info('Skipping "%s", not overwriting', path)
             return False
-        if path in self._written_files:
+        if path in written:
             if override:
                 logger.info('Overwriting "%s"', path)
             else:
@@ -156,8 +165,8 @@ class FastWriter(Writer):
                     "written to it previously (set `override=True` if intended)"
                 )
         if override:
-            self._overridden_files.add(path)
-        self._written_files.add(path)
+            overridden.add(path)
+        written.add(path)
         return True
 
     # --- Recording pages ----------------------------------------------------
@@ -227,8 +236,8 @@ class FastWriter(Writer):
                 continue
             self._jobs.pop(path, None)
             self._jobs[path] = job
-            if not self._deferring:
-                self.flush()
+            # Rendered at once: the edited post appears sooner.
+            self.flush()
 
     def _open_w(self, filename, encoding, override=False):
         # Feeds come through here; pages never do (they are claimed above).
@@ -247,7 +256,7 @@ class FastWriter(Writer):
         feed_title=None,
     ):
         """Write a feed, or only claim it when nothing it shows has changed."""
-        if path and self._incremental:
+        if path:
             full_path = sanitised_join(self.output_path, path)
             fingerprint = self._feed_fingerprint(
                 elements, context, path, url, feed_type, feed_title
@@ -312,31 +321,28 @@ class FastWriter(Writer):
         return templates_digest + _hash(*parts)
 
     def flush(self):
-        """Render every recorded page; later pages are rendered as they come."""
-        self._deferring = False
+        """Render the recorded pages whose fingerprint changed."""
         jobs = list(self._jobs.values())
         self._jobs = {}
         if not jobs:
             return
-        if self._incremental:
-            todo = []
-            for job in jobs:
-                fingerprint = self._fingerprint(job)
-                if fingerprint is not None:
-                    self._fingerprints[job.path] = fingerprint
-                if (
-                    fingerprint is not None
-                    and self._previous.get(job.path) == fingerprint
-                    and os.path.exists(job.path)
-                ):
-                    self.stats["skipped"] += 1
-                    self._skipped.add(job.path)
-                else:
-                    todo.append(job)
-        else:
-            todo = jobs
+        todo = []
+        for job in jobs:
+            fingerprint = self._fingerprint(job)
+            if fingerprint is not None:
+                self._fingerprints[job.path] = fingerprint
+            if (
+                fingerprint is not None
+                and self._previous.get(job.path) == fingerprint
+                and os.path.exists(job.path)
+            ):
+                self.stats["skipped"] += 1
+                self._skipped.add(job.path)
+            else:
+                todo.append(job)
         final_siteurl = jobs[-1].context.get("localsiteurl")
-        self._render_all(todo)
+        for job in todo:
+            self._render(job)
         # Leave the shared context as Pelican's serial writer would.
         jobs[-1].context["localsiteurl"] = final_siteurl
         self.stats["rendered"] += len(todo)
@@ -352,124 +358,26 @@ class FastWriter(Writer):
             handle.write(output)
         logger.info('Writing "%s"', job.path)
 
-    def _worker_count(self):
-        wanted = int(self.options["workers"]) or os.cpu_count() or 1
-        return max(1, wanted)
-
-    def _render_all(self, jobs):
-        workers = min(self._worker_count(), max(1, len(jobs)))
-        if (
-            workers == 1
-            or len(jobs) < self.options["min_parallel_pages"]
-            or not hasattr(os, "fork")
-        ):
-            for job in jobs:
-                self._render(job)
-            return
-        # Workers are forks: they see the finished context for free. Each
-        # renders one chunk of posts and exits, so what copy-on-write copies
-        # of this process's memory is freed chunk by chunk instead of adding
-        # up. Listings touch every post, so this process renders them.
-        # Freezing the collector keeps it from touching the shared objects.
-        gc.collect()
-        gc.freeze()
-        listings, chunks = _chunks(jobs, workers)
-        running = {}  # pid -> read end of its pipe
-        failures = []
-        error = None
-        try:
-            while True:
-                self._reap(running, failures, block=False)
-                while chunks and len(running) < workers - 1 and error is None:
-                    self._fork(chunks.pop(), running)
-                try:
-                    if listings:
-                        batch, listings = listings[:16], listings[16:]
-                    elif chunks:
-                        batch = chunks.pop(0)
-                    elif running:
-                        self._reap(running, failures, block=True)
-                        continue
-                    else:
-                        break
-                    for job in batch:
-                        self._render(job)
-                except Exception as exc:  # noqa: BLE001 - re-raised once workers stop
-                    error = exc
-                    listings, chunks = [], []
-        finally:
-            while running:
-                self._reap(running, failures, block=True)
-            gc.unfreeze()
-        if error is not None:
-            raise error
-        if failures:
-            raise RuntimeError("fastbuild: a page failed to render:\n" + "\n".join(failures))
-
-    def _fork(self, chunk, running):
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            os.close(read_end)
-            self._child(chunk, write_end)
-        os.close(write_end)
-        running[pid] = read_end
-
-    @staticmethod
-    def _reap(running, failures, block):
-        """Collect finished workers (one at least when `block`), noting failures."""
-        for pid in list(running):
-            finished, status = os.waitpid(pid, 0 if block else os.WNOHANG)
-            if not finished:
-                continue
-            with os.fdopen(running.pop(pid), "rb") as pipe:
-                message = pipe.read().decode("utf-8", "replace")
-            if status != 0:
-                failures.append(message or f"worker {pid} exited with status {status}")
-            if block:
-                return
-
-    def _child(self, share, write_end):  # pragma: no cover - runs in the child
-        status = 0
-        message = b""
-        job = None
-        try:
-            for job in share:
-                self._render(job)
-        except BaseException:  # noqa: BLE001 - reported to the parent
-            status = 1
-            where = job.name if job is not None else "?"
-            message = f"{where}: {traceback.format_exc()}".encode()
-        try:
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
-            view = memoryview(message)
-            while view:
-                view = view[os.write(write_end, view) :]
-        finally:
-            os._exit(status)
-
     # --- End of build ---------------------------------------------------------
 
     def finish(self, static_outputs=()):
-        """Render what is left; in incremental mode remove files no longer built."""
+        """Render what is left, remove the files no longer built, remember this build."""
         self.flush()
         if _ACTIVE and _ACTIVE[-1] is self:
             _ACTIVE.pop()
-        if self._incremental:
-            produced = set(self._written_files)
-            static = set(static_outputs)
-            stale = (self._state.get("written", set()) - produced) | (
-                self._state.get("static", set()) - static - produced
-            )
-            for path in sorted(stale):
-                if os.path.isfile(path):
-                    os.remove(path)
-                    self.stats["removed"] += 1
-                    _prune_empty_folders(os.path.dirname(path), self.output_path)
-            self._state["fingerprints"] = self._fingerprints
-            self._state["written"] = produced
-            self._state["static"] = static
+        produced = set(written_files(self))
+        static = set(static_outputs)
+        stale = (self._state.get("written", set()) - produced) | (
+            self._state.get("static", set()) - static - produced
+        )
+        for path in sorted(stale):
+            if os.path.isfile(path):
+                os.remove(path)
+                self.stats["removed"] += 1
+                _prune_empty_folders(os.path.dirname(path), self.output_path)
+        self._state["fingerprints"] = self._fingerprints
+        self._state["written"] = produced
+        self._state["static"] = static
         self.stats["seconds"] = time.perf_counter() - self._started
 
 
@@ -480,24 +388,6 @@ def _names_to_digest(names):
         (name, name.endswith(("_previous_page", "_next_page")))
         for name in sorted(names - _DERIVED_NAMES)
     )
-
-
-def _is_single(job):
-    """A page about one content object (a post, a page), not a listing."""
-    return not any(name in ("articles", "dates") or name.endswith("_page") for name in job.kwargs)
-
-
-def _chunks(jobs, workers):
-    """(listings for this process, chunks of single-content pages for anyone).
-
-    Chunks are contiguous runs of posts (in date order), so a worker touches
-    only its posts' objects; short chunks (at most 150 pages) keep what each
-    worker copies small, and forking is cheap next to rendering them.
-    """
-    listings = [job for job in jobs if not _is_single(job)]
-    singles = [job for job in jobs if _is_single(job)]
-    size = max(16, min(150, len(singles) // (8 * max(1, workers - 1)) + 1))
-    return listings, [singles[at : at + size] for at in range(0, len(singles), size)]
 
 
 def _prune_empty_folders(folder, root):

@@ -1,5 +1,9 @@
 """HTML for the forms, shared by the theme (at build time) and the endpoint (error pages).
 
+This is where a form's markup is made: the theme's templates only place it on a page
+(`theme/templates/partials/form.html`). Styles are in the theme's CSS, behaviour in
+`theme/static/js/forms.js`.
+
 Pure Python with the standard library only, so the endpoint stays quick to import. The
 markup follows the GOV.UK patterns: an error summary that links to each field, an inline
 message by each field, help text and errors tied to the field with `aria-describedby`,
@@ -14,12 +18,12 @@ from __future__ import annotations
 
 from html import escape
 
-HONEYPOT = "_hp"
-TOKEN = "_token"
-STARTED = "_started"
-CONSENT = "consent"
+from .names import CONSENT, HONEYPOT, STARTED, TOKEN
+
 CONSENT_VALUE = "yes"
 GROUP_TYPES = ("radio", "checkboxes")
+# The page script, relative to the site (the theme's static/js/forms.js).
+SCRIPT_PATH = "theme/js/forms.js"
 SUMMARY_TITLE = "There is a problem"
 
 
@@ -279,7 +283,7 @@ def error_page(form, action, values, errors, site_url) -> str:
 everything you typed is still here.</p>
 {body}
 </main>
-<script src="{_attr(site_url)}/theme/js/forms.js" defer></script>
+<script src="{_attr(site_url)}/{SCRIPT_PATH}" defer></script>
 </body>
 </html>
 """

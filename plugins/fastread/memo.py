@@ -1,0 +1,96 @@
+"""Typogrify memo: typogrify's output kept by a hash of its input and options.
+
+Pelican runs typogrify on every text after its reader cache, so on every
+build; the memo answers for each text seen in the previous build. It is kept
+in memory (the dev server's builds) and in CACHE_PATH (`make build`), holding
+only the texts the last build used.
+"""
+
+import hashlib
+import logging
+import os
+import pickle
+
+import smartypants
+import typogrify
+import typogrify.filters
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "fastread-typogrify"
+_VERSION = (getattr(typogrify, "__version__", ""), smartypants.__version__, 1)
+_original = typogrify.filters.typogrify
+
+
+class _Memo:
+    def __init__(self):
+        self.previous = None  # {key: result} of the last build; None until loaded
+        self.current = {}  # what this build used or made
+        self.path = None
+        self.save = False
+
+    def load(self, settings):
+        self.path = os.path.join(settings["CACHE_PATH"], FILE_NAME)
+        self.save = bool(settings.get("CACHE_CONTENT"))
+        if self.previous is not None:
+            return  # kept in memory since the last build of this process
+        self.previous = {}
+        if not settings.get("LOAD_CONTENT_CACHE"):
+            return
+        try:
+            with open(self.path, "rb") as handle:
+                version, stored = pickle.load(handle)
+            if version == _VERSION:
+                self.previous = stored
+        except (OSError, pickle.PickleError, EOFError, ValueError, TypeError) as error:
+            log.debug("fastread: no typogrify memo at %s (%s)", self.path, error)
+
+
+_memo = _Memo()
+
+
+def memoized_typogrify(text, ignore_tags=None, **filters):
+    """typogrify.filters.typogrify, answered from the memo when the same text was seen."""
+    if _memo.previous is None:
+        return _original(text, ignore_tags, **filters)
+    digest = hashlib.blake2b(digest_size=20)
+    # smartypants.Attr.default is set by Pelican before each call (TYPOGRIFY_DASHES).
+    options = (smartypants.Attr.default, tuple(ignore_tags or ()), sorted(filters.items()))
+    digest.update(repr(options).encode())
+    digest.update(b"\0")
+    digest.update(str(text).encode("utf-8", "surrogatepass"))
+    key = digest.digest()
+    result = _memo.current.get(key)
+    if result is None:
+        result = _memo.previous.get(key)
+        if result is None:
+            result = _original(text, ignore_tags, **filters)
+        _memo.current[key] = result
+    return result
+
+
+def install(settings):
+    """Answer Pelican's typogrify calls from the memo (signal `initialized`).
+
+    Relies on: Readers.read_file imports typogrify.filters.typogrify at each call,
+    so replacing the module attribute reaches it (checked by the private-API test).
+    """
+    _memo.load(settings)
+    typogrify.filters.typogrify = memoized_typogrify
+
+
+def on_finalized(pelican):
+    """Keep what this build used for the next one, in memory and on disk."""
+    if _memo.previous is None:
+        return
+    changed = _memo.current.keys() != _memo.previous.keys()
+    _memo.previous, _memo.current = _memo.current, {}
+    if not (_memo.save and changed):
+        return
+    try:
+        os.makedirs(os.path.dirname(_memo.path), exist_ok=True)
+        with open(_memo.path + ".part", "wb") as handle:
+            pickle.dump((_VERSION, _memo.previous), handle, pickle.HIGHEST_PROTOCOL)
+        os.replace(_memo.path + ".part", _memo.path)
+    except OSError as error:
+        log.warning("fastread: could not save the typogrify memo %s: %s", _memo.path, error)
