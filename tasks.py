@@ -212,22 +212,6 @@ def endpoint_package(c, output=None, from_venv=False):
 # a draft. The check refuses the examples once the file is published.
 
 
-def slugify(title, settings=None):
-    """The slug Pelican gives a title: accents kept as letters (Organización -> organizacion)."""
-    from pelican.utils import slugify as pelican_slugify
-
-    settings = settings or {}
-    return (
-        pelican_slugify(
-            title,
-            regex_subs=settings.get("SLUG_REGEX_SUBSTITUTIONS", []),
-            preserve_case=settings.get("SLUGIFY_PRESERVE_CASE", False),
-            use_unicode=settings.get("SLUGIFY_USE_UNICODE", False),
-        )
-        or "post"
-    )
-
-
 def _scaffold(c, kind, title, content):
     """Write content/<folder>/YYYY-MM-DD-slug.md for `kind`; refuse to overwrite."""
     from plugins import content_fields
@@ -238,9 +222,11 @@ def _scaffold(c, kind, title, content):
 
     from pelican.settings import read_settings
 
+    from plugins.content_meta import slug_for
+
     settings = read_settings(str(DEV_SETTINGS))
     now = datetime.now(ZoneInfo(settings["TIMEZONE"])).replace(second=0, microsecond=0)
-    slug = slugify(title, settings)
+    slug = slug_for(title, settings) or "post"
     folder = Path(content) if content else ROOT / "content"
     path = folder / content_fields.FOLDERS[kind] / f"{now:%Y-%m-%d}-{slug}.md"
     if path.exists():

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from markupsafe import Markup
 
@@ -55,6 +55,29 @@ def lines(meta, name, separator: str | None = None) -> list[str]:
     for part in parts:
         items.extend(str(part).split(separator) if separator else [str(part)])
     return [item.strip() for item in items if item.strip()]
+
+
+def parse_zone(name: str) -> ZoneInfo | None:
+    """The IANA time zone called `name`, or None when there is no such zone."""
+    if not name or name.startswith(("/", ".")) or ".." in name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def slug_for(text: str, settings) -> str:
+    """The slug Pelican makes of `text` with the site's slug settings (accents become
+    plain letters: Organización -> organizacion)."""
+    from pelican.utils import slugify
+
+    return slugify(
+        text,
+        regex_subs=settings.get("SLUG_REGEX_SUBSTITUTIONS", []),
+        preserve_case=settings.get("SLUGIFY_PRESERVE_CASE", False),
+        use_unicode=settings.get("SLUGIFY_USE_UNICODE", False),
+    )
 
 
 def is_web_address(value: str) -> bool:

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from plugins import content_fields
+from plugins.content_meta import lines as meta_lines
+from plugins.content_meta import slug_for
+from plugins.content_meta import text as meta_text
 from plugins.events import model as events_model
 from plugins.intern_calls import model as calls_model
 from plugins.scheduled import schedule
@@ -525,14 +528,14 @@ def _check_common(item: ContentFile, settings) -> list[tuple[str, str]]:
 
     found = []
     meta = item.meta
-    if not _value(meta, "title"):
+    if not meta_text(meta, "title"):
         found.append(("title", "missing — add a line `Title: The headline` at the top"))
-    if item.kind == "article" and not _value(meta, "date"):
+    if item.kind == "article" and not meta_text(meta, "date"):
         found.append(
             ("date", "missing — add a line `Date: 2026-11-21 10:00` (when it is published)")
         )
     for name in ("date", "modified"):
-        value = _value(meta, name)
+        value = meta_text(meta, name)
         if value:
             try:
                 get_date(value)
@@ -544,7 +547,7 @@ def _check_common(item: ContentFile, settings) -> list[tuple[str, str]]:
                         "YYYY-MM-DD HH:MM, for example 2026-11-21 10:00",
                     )
                 )
-    status = _value(meta, "status")
+    status = meta_text(meta, "status")
     if status and status.lower() not in PELICAN_STATUSES:
         close = difflib.get_close_matches(status.lower(), PELICAN_STATUSES, n=1)
         meant = f"did you mean `{close[0]}`? Use" if close else "use"
@@ -573,11 +576,11 @@ def _check_fields(item: ContentFile, settings, extra) -> list[tuple[str, str]]:
             if other and (key in _KIND_MARKERS):
                 continue  # the section check says which folder the file belongs in
             found.append((key, _unknown_field(item.name(key), kind, known, other)))
-    if _value(item.meta, "status").lower() == "draft":
+    if meta_text(item.meta, "status").lower() == "draft":
         return found
     for key, known_field in known.items():
         examples = known_field.placeholders(kind)
-        left = [v for v in _items(item.meta, key) if v.strip().casefold() in examples]
+        left = [v for v in meta_lines(item.meta, key) if v.strip().casefold() in examples]
         if left:
             found.append(
                 (
@@ -621,36 +624,15 @@ def _unknown_field(written: str, kind: str, known: dict, other) -> str:
     )
 
 
-def _items(meta, name) -> list[str]:
-    value = meta.get(name)
-    if value is None:
-        return []
-    return [str(part) for part in value] if isinstance(value, (list, tuple)) else [str(value)]
-
-
-def _value(meta, name) -> str:
-    value = meta.get(name)
-    if isinstance(value, (list, tuple)):
-        return " ".join(str(part) for part in value).strip()
-    return str(value).strip() if value is not None else ""
-
-
 def _slug(item: ContentFile, settings) -> str | None:
-    from pelican.utils import slugify
-
-    if _value(item.meta, "slug"):
-        return _value(item.meta, "slug")
-    source = _value(item.meta, "title")
+    if meta_text(item.meta, "slug"):
+        return meta_text(item.meta, "slug")
+    source = meta_text(item.meta, "title")
     if settings.get("SLUGIFY_SOURCE") == "basename":
         source = item.path.stem
     if not source:
         return None
-    return slugify(
-        source,
-        regex_subs=settings.get("SLUG_REGEX_SUBSTITUTIONS", []),
-        preserve_case=settings.get("SLUGIFY_PRESERVE_CASE", False),
-        use_unicode=settings.get("SLUGIFY_USE_UNICODE", False),
-    )
+    return slug_for(source, settings)
 
 
 # What each content file says about itself, kept between builds in a long-lived
@@ -842,7 +824,7 @@ def _duplicate_slugs(items, settings) -> list[Problem]:
             facts.slug = (slug_settings, _slug(item, settings))
         slug = facts.slug[1]
         if slug:
-            lang = _value(item.meta, "lang") or settings.get("DEFAULT_LANG", "en")
+            lang = meta_text(item.meta, "lang") or settings.get("DEFAULT_LANG", "en")
             by_slug.setdefault((slug, lang), []).append(item)
     problems = []
     for (slug, _lang), group in by_slug.items():
@@ -873,9 +855,9 @@ def left_out(settings, files=None) -> list[str]:
         item = _facts(path, kind, settings).item
         if item is None:
             continue
-        status = _value(item.meta, "status").lower()
-        when = _value(item.meta, "date")
-        zone = _value(item.meta, "timezone") or None  # a training's Date is in its zone
+        status = meta_text(item.meta, "status").lower()
+        when = meta_text(item.meta, "date")
+        zone = meta_text(item.meta, "timezone") or None  # a training's Date is in its zone
         goes_out = schedule.goes_out_at(when, settings, timezone=zone) if when else None
         if status in ("draft", "skip"):
             found.append(f"{item.shown_path} ({status})")
@@ -893,14 +875,20 @@ def format_left_out(lines: list[str]) -> str:
     return "\n".join([heading, *(f"  {line}" for line in lines)])
 
 
-def format_report(problems: list[Problem]) -> str:
-    """The report for the writer: a count, then one line per problem."""
+def format_report(problems: list[Problem], while_building: bool = False) -> str:
+    """The report for the writer: a count, then one line per problem. `while_building`:
+    Pelican found them while it read and wrote the pages (plugin pelican_log)."""
     files = len({problem.path for problem in problems})
     noun = "problem" if len(problems) == 1 else "problems"
     where = "file" if files == 1 else "files"
-    lines = [
-        f"Content check: {len(problems)} {noun} in {files} {where}. "
-        "Nothing was built; fix these and build again:",
-        *(str(problem) for problem in problems),
-    ]
-    return "\n".join(lines)
+    if while_building:
+        heading = (
+            f"Content check: Pelican found {len(problems)} {noun} in {files} {where} while "
+            "building the site. The build failed; fix these and build again:"
+        )
+    else:
+        heading = (
+            f"Content check: {len(problems)} {noun} in {files} {where}. "
+            "Nothing was built; fix these and build again:"
+        )
+    return "\n".join([heading, *(str(problem) for problem in problems)])

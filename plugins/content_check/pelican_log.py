@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from plugins import pelican_private
 
-from . import links
+from . import checker, links
 from .checker import Problem
 
 # The collection of the build running in this process, or None.
@@ -170,17 +170,8 @@ def stop() -> list[Problem]:
 
 
 def format_report(problems: list[Problem]) -> str:
-    """The report: a count, then one `path:line: field: message` line per problem."""
-    files = len({problem.path for problem in problems})
-    noun = "problem" if len(problems) == 1 else "problems"
-    where = "file" if files == 1 else "files"
-    return "\n".join(
-        [
-            f"Content check: Pelican found {len(problems)} {noun} in {files} {where} while "
-            "building the site. The build failed; fix these and build again:",
-            *(str(problem) for problem in problems),
-        ]
-    )
+    """The report of what Pelican logged, in the content check's format."""
+    return checker.format_report(problems, while_building=True)
 
 
 def with_collected(report: str) -> str:

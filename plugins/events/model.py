@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from plugins.content_meta import Problem, is_web_address, link_or_form, text
+from plugins.content_meta import Problem, is_web_address, link_or_form, parse_zone, text
 from plugins.content_meta import lines as _lines
 
 STATUSES = ("scheduled", "cancelled", "postponed", "full")
@@ -23,16 +23,6 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}$")
 def lines(meta, name) -> list[str]:
     """A list value: one item per continuation line, or items separated by semicolons."""
     return _lines(meta, name, ";")
-
-
-def parse_zone(name: str) -> ZoneInfo | None:
-    """The IANA time zone called `name`, or None when there is no such zone."""
-    if not name or name.startswith(("/", ".")) or ".." in name:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def parse_local(value: str) -> date | datetime | None:

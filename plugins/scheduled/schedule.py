@@ -6,13 +6,9 @@ No Pelican import at module level: the content check lists scheduled files with
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
-import dateutil.parser
-
-from plugins.content_meta import merged_setting, now_setting
+from plugins.content_meta import merged_setting, now_setting, parse_zone
 
 DEFAULTS = {
     # "Now": an ISO date-time (site time zone if no offset), or None for the build
@@ -43,27 +39,20 @@ def now(settings) -> datetime:
     return now_setting(settings, "SCHEDULED", "scheduled", ScheduledConfigurationError)
 
 
-def _zone(name):
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):  # ZoneInfoNotFoundError is a KeyError
-        return None
-
-
 def _parse(value) -> datetime | None:
     """A Date value as Pelican's reader reads it (pelican.utils.get_date), or None."""
+    from pelican.utils import get_date
+
     if isinstance(value, datetime):
         return value
     if isinstance(value, date):
         return datetime.combine(value, time())
     if not isinstance(value, str) or not value.strip():
         return None
-    # Pelican's reader turns "_" into spaces, then fills missing parts from today.
-    text = re.sub(" +", " ", value.replace("_", " ").strip())
-    default = datetime.now().replace(hour=0, minute=0, second=0, microsecond=0)
     try:
-        return dateutil.parser.parse(text, default=default)
-    except (OverflowError, TypeError, ValueError):
+        # Pelican's reader turns "_" into spaces before it parses the date.
+        return get_date(value.replace("_", " ").strip())
+    except (OverflowError, ValueError):
         return None
 
 
@@ -81,7 +70,7 @@ def goes_out_at(date_value, settings, timezone: str | None = None) -> datetime |
     if moment is None:
         return None
     if moment.tzinfo is None:
-        zone = _zone(timezone or settings.get("TIMEZONE") or "UTC")
+        zone = parse_zone(timezone or settings.get("TIMEZONE") or "UTC")
         if zone is None:
             return None
         moment = moment.replace(tzinfo=zone)
