@@ -10,7 +10,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from invoke import task
+from invoke import Argument, Task, task
 from invoke.exceptions import Exit
 
 ROOT = Path(__file__).resolve().parent
@@ -154,19 +154,114 @@ def endpoint(c, port=8001, host="127.0.0.1", workers=1):
         "form": "Form id, e.g. knowledge-donor",
         "format": "csv, json or osdi (Action Network person signup helper)",
         "since": "Only submissions from this date, YYYY-MM-DD (UTC)",
+        "source": "Only people who came through this partner's links (?source=CODE)",
+        "event": "Only registrations for this training (its slug; training-registration)",
         "output": "Write to this file instead of the screen",
     },
 )
-def export(c, form=None, format="csv", since=None, output=None):
-    """Export one form's submissions as CSV, JSON or OSDI."""
+def export(c, form=None, format="csv", since=None, output=None, source=None, event=None):
+    """Export one form's submissions as CSV, JSON or OSDI; says how many rows and which filter."""
     if not form:
         raise Exit("Say which form: `invoke export --form knowledge-donor` (see --help).")
     args = ["export", "--form", form, "--format", format]
     if since:
         args += ["--since", since]
+    if source is not None:
+        args += ["--source", source]
+    if event is not None:
+        args += ["--event", event]
     if output:
         args += ["--output", output]
     _endpoint(c, *args)
+
+
+@task(
+    help={
+        "format": "text (default) or csv: one row per request and donor, for a spreadsheet",
+        "output": "Write to this file instead of the screen",
+        "today": "Judge which key dates have passed as on this date, YYYY-MM-DD",
+    },
+)
+def match(c, format="text", output=None, today=None):
+    """List each open help request with the knowledge donors who fit it, best first."""
+    args = ["match", "--format", format]
+    if output:
+        args += ["--output", output]
+    if today:
+        args += ["--today", today]
+    _endpoint(c, *args)
+
+
+class _HelpFirstArgument(Argument):
+    """A task's second positional argument, no longer missing once the first is --help.
+
+    Invoke refuses `invoke introduce --help` before the task runs: "--help" fills the
+    first positional argument and the second is missing. This one counts as given then,
+    so the task runs and prints its help (`_asked_for_help`).
+    """
+
+    def __init__(self, first: Argument, **kwargs):
+        super().__init__(**kwargs)
+        self.first = first
+
+    @property
+    def value(self):
+        value = Argument.value.fget(self)
+        if value is None and self.first.value in ("-h", "--help"):
+            return ""
+        return value
+
+    @value.setter
+    def value(self, arg):
+        self.set_value(arg, cast=True)
+
+
+class _TwoPositionalsTask(Task):
+    """A task whose two positional arguments may be just `--help`."""
+
+    def get_arguments(self, ignore_unknown_help=None):
+        args = super().get_arguments(ignore_unknown_help)
+        first, second = [arg for arg in args if arg.positional]
+        index = args.index(second)
+        args[index] = _HelpFirstArgument(
+            first,
+            names=second.names,
+            kind=second.kind,
+            default=second.default,
+            help=second.help,
+            positional=True,
+        )
+        return args
+
+
+@task(
+    klass=_TwoPositionalsTask,
+    positional=["request", "donor"],
+    help={
+        "request": "The help request's id, as `invoke match` prints it",
+        "donor": "The knowledge donor's id, as `invoke match` prints it",
+    },
+)
+def introduce(c, request, donor):
+    """Record that an organizer put help request REQUEST in touch with donor DONOR."""
+    if not (_asked_for_help(c, "introduce", request) or _asked_for_help(c, "introduce", donor)):
+        _endpoint(c, "introduce", request, donor)
+
+
+@task(
+    help={
+        "slug": "The training's slug, as in its address (trainings/SLUG/)",
+        "format": "html (default, printable) or csv",
+        "output": "Write the sign-in sheet to this file instead of the screen",
+    }
+)
+def registrations(c, slug, format="html", output=None):
+    """Print a training's registered, waitlisted and cancelled counts and its sign-in sheet."""
+    if not _asked_for_help(c, "registrations", slug):
+        args = ["registrations", slug, "--format", format]
+        if output:
+            args += ["--output", output]
+        _endpoint(c, *args)
 
 
 @task(help={"email": "The e-mail address whose submissions are deleted"})

@@ -246,8 +246,8 @@ def bench_endpoint(figures, work, seconds, open_seconds):
     """Cold import; 32 clients against the baseline, SQLite and PostgreSQL; 200/s offered."""
     figures.add("endpoint_cold_import_ms", endpoint_load.cold_import_ms())
     figures.note(
-        "endpoint load: MIN_FILL_SECONDS=0 and RATE_LIMIT_PER_HOUR=10000000 for the run "
-        "(each client sends hundreds, from its own loopback address); every other check stays on"
+        "endpoint load: MIN_FILL_SECONDS=0 and FORM_LIMIT_PER_HOUR=0 for the run (each "
+        "submission from a loopback address of its own); every other check stays on"
     )
     figures.note(
         "endpoint load: the documented server, `python -m endpoint --port N` (granian, "

@@ -3,11 +3,16 @@
 Routes:
     GET  /health                 200 when the database answers, else 503
     GET  /forms/<id>/start       {"token": ..., "started": ...} for the page script
+    GET  /forms/<id>/cancel?r=<id>&s=<signature>   confirm cancelling a registration;
+    POST /forms/<id>/cancel?r=<id>&s=<signature>   cancel it (cancel.py)
+    GET  /forms/<id>/places?for=<training slug>
+                                 {"capacity", "registered", "waitlisted", "left", "open"}
     POST /forms/<id>             a submission, urlencoded or JSON
-    OPTIONS on both form routes  CORS preflight (allowed origins only)
+    OPTIONS on the form routes   CORS preflight (allowed origins only)
 
-A POST with `Accept: application/json` is answered 200 {"ok": true} or
-422 {"ok": false, "errors": {field: message}}; otherwise success is a 303 redirect
+A POST with `Accept: application/json` is answered 200 {"ok": true} (a registration
+adds "status" and its "thank_you" page) or 422 {"ok": false, "errors": {field:
+message}}; otherwise success is a 303 redirect
 to the thank-you page and an invalid submission a 422 page that keeps every value.
 A submission is committed before success is answered; when the database is down
 the answer is 503 and nothing is claimed as saved.
@@ -23,19 +28,21 @@ import logging
 import re
 import time
 from datetime import UTC, datetime
+from urllib.parse import parse_qs
 
 from webforms.definitions import get_form, load_forms
 
 from . import abuse
+from .manifest import Manifest, ManifestUnavailable, closed_reason
 from .settings import Settings
-from .storage import StorageUnavailable, open_storage
-from .submissions import SubmissionFlow
+from .storage import REGISTERED, WAITLISTED, StorageUnavailable, open_storage
+from .submissions import SubmissionFlow, places_offered
 from .web import HTTPError, Response, application_uri, error_response, log_unexpected, preflight
 from .web import send as send_response
 
 log = logging.getLogger("endpoint")
 
-_FORM_ROUTE = re.compile(r"^/forms/([a-z0-9][a-z0-9-]{0,63})(/start)?/?$")
+_FORM_ROUTE = re.compile(r"^/forms/([a-z0-9][a-z0-9-]{0,63})(/start|/places|/cancel)?/?$")
 NOT_SAVED = "Nothing was saved. Please try again in a few minutes; what you typed is kept."
 
 
@@ -47,7 +54,8 @@ class EndpointApp:
         self.storage = storage if storage is not None else open_storage(settings.database_url)
         self._forms = forms
         self.clock = clock
-        self.submissions = SubmissionFlow(settings, self.storage, self.now)
+        self.manifest = Manifest(settings.site_manifest, settings.manifest_ttl)
+        self.submissions = SubmissionFlow(settings, self.storage, self.now, self.manifest)
         self._known = {}
         self._allowed = frozenset(origin.lower() for origin in settings.allowed_origins)
 
@@ -108,14 +116,18 @@ class EndpointApp:
         form = self.form(match.group(1))
         if form is None:
             raise HTTPError(404, "There is no form with that name.")
-        is_start = bool(match.group(2))
-        allow = "GET, OPTIONS" if is_start else "POST, OPTIONS"
+        action = match.group(2)
+        allow = "GET, OPTIONS" if action else "POST, OPTIONS"
         if method == "OPTIONS":
             return preflight(allowed, allow)
-        if is_start:
+        if action == "/cancel":  # a registration's signed cancel link (cancel.py)
+            from .cancel import cancel
+
+            return cancel(self, form, environ, method, allowed)
+        if action:
             if method not in ("GET", "HEAD"):
                 raise HTTPError(405, "Use GET.", [("Allow", allow)])
-            return self.start(form)
+            return self.start(form) if action == "/start" else self.places(form, environ)
         if method != "POST":
             raise HTTPError(405, "Send the form with POST.", [("Allow", allow)])
         if not allowed:
@@ -127,6 +139,32 @@ class EndpointApp:
         """A fresh idempotency token and signed start time for one page view."""
         started = abuse.sign_start(self.settings.forms_secret, form.id, self.clock())
         return Response.json(200, {"token": abuse.new_token(), "started": started})
+
+    def places(self, form, environ) -> Response:
+        """Places taken and left at one training (`?for=slug`), for the page's places line."""
+        if not form.about or form.about[0] != "training":
+            raise HTTPError(404, "This form has no places.")
+        slug = parse_qs(environ.get("QUERY_STRING", "")).get("for", [""])[0]
+        try:
+            entry = self.manifest.entry("training", slug)
+        except ManifestUnavailable:
+            raise HTTPError(503, "The list of trainings cannot be read just now.") from None
+        if entry is None:
+            raise HTTPError(404, "There is no such training.")
+        counts = self.storage.places(form.id, slug)
+        capacity = places_offered(entry) if entry.get("capacity") is not None else None
+        registered = counts.get(REGISTERED, 0)
+        return Response.json(
+            200,
+            {
+                "capacity": capacity,
+                "registered": registered,
+                "waitlisted": counts.get(WAITLISTED, 0),
+                "left": None if capacity is None else max(0, capacity - registered),
+                "open": closed_reason("training", entry, self.now()) is None,
+            },
+            [("Cache-Control", "no-store")],
+        )
 
 
 def create_app(settings: Settings | None = None, **overrides) -> EndpointApp:

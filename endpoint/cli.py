@@ -2,10 +2,16 @@
 
 python -m endpoint [--host H] [--port N] [--workers N] [--threads N] [--access-log]
                                               run the endpoint under granian (production too)
-python -m endpoint export --form ID --format csv|json|osdi [--since DATE] [--output FILE]
+python -m endpoint export --form ID --format csv|json|osdi [--since DATE] [--source CODE]
+                   [--event SLUG] [--output FILE]
+python -m endpoint match [--format text|csv] [--output FILE] [--today DATE]
+                                              rank knowledge donors for each open help request
+python -m endpoint introduce REQUEST DONOR    record that a request and a donor were put in touch
+python -m endpoint registrations SLUG [--format html|csv] [--output FILE]
+                                              a training's counts and sign-in sheet
 python -m endpoint forget EMAIL               delete every submission with that address
 python -m endpoint submissions                count per form and the newest time
-python -m endpoint notify                     send the pending notification e-mails
+python -m endpoint notify                     send the pending e-mails
 """
 
 from __future__ import annotations
@@ -126,8 +132,18 @@ def serve(
     server(host, port, workers, threads, access_log).serve()
 
 
-def export(form_id: str, fmt: str, since: str | None = None, output: str | None = None) -> int:
-    """Write the export to `output` (or standard output); returns the number of records."""
+def export(
+    form_id: str,
+    fmt: str,
+    since: str | None = None,
+    output: str | None = None,
+    source: str | None = None,
+    event: str | None = None,
+) -> int:
+    """Write the export to `output` (or standard output); returns the number of records.
+
+    Says on standard error how many rows it wrote and with which filter.
+    """
     from webforms.definitions import load_forms
 
     from . import export as exporter
@@ -136,21 +152,153 @@ def export(form_id: str, fmt: str, since: str | None = None, output: str | None 
     forms = load_forms(settings.forms_dir)
     if form_id not in forms:
         raise CommandError(f"no form {form_id!r}; forms: {', '.join(sorted(forms))}")
+    form = forms[form_id]
     if fmt not in exporter.FORMATS:
         raise CommandError(f"--format must be one of {', '.join(exporter.FORMATS)}")
     try:
         moment = exporter.parse_since(since)
     except ValueError as error:
         raise CommandError(str(error)) from None
+    if source is not None and not source.strip():
+        raise CommandError("--source needs the partner's code, as in their links' ?source=CODE")
+    if event is not None:
+        if not exporter.has_event(form):
+            with_event = [f.id for f in forms.values() if exporter.has_event(f)]
+            raise CommandError(
+                f"--event only applies to a form with an event field "
+                f"({', '.join(with_event) or 'none'}), not {form_id!r}"
+            )
+        if not event.strip():
+            raise CommandError("--event needs the training's slug, e.g. digital-skills-for-labor")
     storage = _storage(settings)
-    submissions = storage.submissions(form_id, moment)
-    text = exporter.FORMATS[fmt](forms[form_id], submissions)
+    submissions = exporter.select(storage, form, moment, source, event)
+    text = exporter.FORMATS[fmt](form, submissions)
     if output:
         Path(output).write_text(text, encoding="utf-8", newline="")
-        print(f"Wrote {len(submissions)} submission(s) to {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+        sys.stdout.flush()
+    print(
+        f"Wrote {len(submissions)} row(s) of {form_id} as {fmt} "
+        f"to {output or 'standard output'}; {exporter.describe_filter(moment, source, event)}.",
+        file=sys.stderr,
+    )
     return len(submissions)
+
+
+def registrations(slug: str, fmt: str = "html", output: str | None = None) -> dict:
+    """Print one training's counts and write its sign-in sheet; returns the counts."""
+    from . import registrations as sheets
+    from .manifest import Manifest, ManifestUnavailable
+
+    if fmt not in ("html", "csv"):
+        raise CommandError("--format must be html or csv")
+    settings = _settings()
+    found = sheets.registrations_of(_storage(settings), slug)
+    try:
+        entry = Manifest(settings.site_manifest).entry("training", slug)
+    except ManifestUnavailable:
+        entry = None  # the sheet still works; its title is the slug
+    if entry is None and not found:
+        raise CommandError(f"no training {slug!r} on the site and no registrations for it")
+    counts = sheets.counts(found)
+    print(
+        f"{slug}: {counts['registered']} registered, {counts['waitlisted']} waitlisted, "
+        f"{counts['cancelled']} cancelled",
+        file=sys.stderr,
+    )
+    title = entry["title"] if entry else slug
+    sheet = sheets.sign_in_html(found, title) if fmt == "html" else sheets.sign_in_csv(found)
+    if output:
+        Path(output).write_text(sheet, encoding="utf-8", newline="")
+        print(f"Wrote the sign-in sheet to {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(sheet)
+    return counts
+
+
+def _today(text: str | None):
+    from datetime import UTC, date, datetime
+
+    if not text:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise CommandError(f"--today {text!r} is not a date; use YYYY-MM-DD") from None
+
+
+def match(fmt: str = "text", output: str | None = None, today: str | None = None) -> list:
+    """Print (or write) the ranked donors of each open help request; returns the matches."""
+    from . import matching
+
+    if fmt not in matching.FORMATS:
+        raise CommandError(f"--format must be one of {', '.join(matching.FORMATS)}")
+    day = _today(today)
+    storage = _storage(_settings())
+    matches = matching.match(
+        storage.submissions(matching.REQUEST_FORM),
+        storage.submissions(matching.DONOR_FORM),
+        storage.introductions(),
+        day,
+    )
+    text = matching.FORMATS[fmt](matches)
+    if output:
+        Path(output).write_text(text, encoding="utf-8", newline="")
+        print(f"Wrote {len(matches)} open help request(s) to {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return matches
+
+
+def introduce(request_id: str, donor_id: str) -> bool:
+    """Record that an organizer put help request REQUEST in touch with donor DONOR.
+
+    Both are submission ids as `match` prints them; returns True when newly recorded.
+    """
+    from datetime import UTC, datetime
+
+    from . import matching
+
+    storage = _storage(_settings())
+    expected = (
+        (request_id, matching.REQUEST_FORM, "REQUEST"),
+        (donor_id, matching.DONOR_FORM, "DONOR"),
+    )
+    found = []
+    for submission_id, form_id, role in expected:
+        submission = storage.get(submission_id.strip())
+        if submission is None:
+            raise CommandError(
+                f"{role} {submission_id!r} is no stored submission; use the ids "
+                "`invoke match` prints (help request first, then donor)"
+            )
+        if submission.form_id != form_id:
+            swapped = " (the help request comes first, then the donor)"
+            hint = (
+                swapped
+                if submission.form_id in (matching.REQUEST_FORM, matching.DONOR_FORM)
+                else ""
+            )
+            raise CommandError(
+                f"{role} {submission_id!r} is a {submission.form_id} submission, "
+                f"not a {form_id} one{hint}"
+            )
+        found.append(submission)
+    request, donor = found
+    now = datetime.now(UTC)
+    introduced_at, created = storage.add_introduction(request.id, donor.id, now)
+    organization = request.fields.get("organization", "")
+    who = f"{donor.fields.get('name', '')} <{donor.fields.get('email', '')}>"
+    if created:
+        print(f"Recorded: {organization} (request {request.id}) was put in touch with {who}.")
+    else:
+        print(f"Already recorded on {introduced_at[:10]}: {organization} and {who}.")
+    if not matching.is_open(request, now.date()):
+        print(
+            "Note: this request's key date has passed, so the introduction is not counted as open."
+        )
+    return created
 
 
 def forget(email: str) -> int:
@@ -173,7 +321,8 @@ def submissions() -> list:
 
 
 def notify() -> tuple[int, int]:
-    """Send pending notifications; prints and returns (sent, still pending)."""
+    """Send pending e-mail (organizers' notifications, people's confirmations); prints and
+    returns (sent, still pending)."""
     from webforms.definitions import load_forms
 
     from .notify import send_pending
@@ -182,7 +331,7 @@ def notify() -> tuple[int, int]:
     if not settings.smtp_host:
         raise CommandError("set SMTP_HOST (and SMTP_PORT, SMTP_USER, ...) to send e-mail")
     sent, pending = send_pending(_storage(settings), load_forms(settings.forms_dir), settings)
-    print(f"Sent {sent} notification(s); {pending} still pending.")
+    print(f"Sent {sent} e-mail(s); {pending} still pending.")
     return sent, pending
 
 
@@ -210,7 +359,32 @@ def main(argv=None) -> int:
     export_parser.add_argument("--form", required=True, help="form id, e.g. knowledge-donor")
     export_parser.add_argument("--format", default="csv", choices=("csv", "json", "osdi"))
     export_parser.add_argument("--since", help="only submissions from this date (UTC)")
+    export_parser.add_argument(
+        "--source", help="only people who came through this partner's links (?source=CODE)"
+    )
+    export_parser.add_argument(
+        "--event", help="only registrations for this training (its slug; training-registration)"
+    )
     export_parser.add_argument("--output", help="write to this file instead of the screen")
+    match_parser = commands.add_parser(
+        "match", help="rank knowledge donors for each open help request"
+    )
+    match_parser.add_argument("--format", default="text", choices=("text", "csv"))
+    match_parser.add_argument("--output", help="write to this file instead of the screen")
+    match_parser.add_argument(
+        "--today", help="judge which key dates have passed as on this date, YYYY-MM-DD"
+    )
+    introduce_parser = commands.add_parser(
+        "introduce", help="record that a help request and a donor were put in touch"
+    )
+    introduce_parser.add_argument("request", help="the help request's id, as match prints it")
+    introduce_parser.add_argument("donor", help="the donor's id, as match prints it")
+    registrations_parser = commands.add_parser(
+        "registrations", help="one training's counts and its sign-in sheet"
+    )
+    registrations_parser.add_argument("slug", help="the training's slug, as in its address")
+    registrations_parser.add_argument("--format", default="html", choices=("html", "csv"))
+    registrations_parser.add_argument("--output", help="write the sheet to this file")
     forget_parser = commands.add_parser("forget", help="delete submissions by e-mail")
     forget_parser.add_argument("email")
     commands.add_parser("submissions", help="count submissions per form")
@@ -224,7 +398,13 @@ def main(argv=None) -> int:
 
     try:
         if args.command == "export":
-            export(args.form, args.format, args.since, args.output)
+            export(args.form, args.format, args.since, args.output, args.source, args.event)
+        elif args.command == "match":
+            match(args.format, args.output, args.today)
+        elif args.command == "introduce":
+            introduce(args.request, args.donor)
+        elif args.command == "registrations":
+            registrations(args.slug, args.format, args.output)
         elif args.command == "forget":
             forget(args.email)
         elif args.command == "submissions":

@@ -1,5 +1,9 @@
 """Export submissions for organizers: CSV, JSON, or OSDI (Action Network) signups.
 
+Filters: `since` (a date), `source` (a partner's code, as recorded at signup from the
+link's ?source=CODE; compared exactly) and `event` (a training's slug). Registrations
+carry a `status` column: registered, waitlisted or cancelled.
+
 CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, a tab
 or a carriage return) are prefixed with an apostrophe, so `=HYPERLINK(...)` typed into
 a form stays text when an organizer opens the file.
@@ -49,11 +53,18 @@ def _flat(value) -> str:
     return "; ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
 
 
+def record_columns(form) -> tuple[str, ...]:
+    """The columns before the form's fields: a registration's status comes with them."""
+    if form.about and form.about[0] == "training":
+        return (*RECORD_COLUMNS, "status")
+    return RECORD_COLUMNS
+
+
 def records(form, submissions) -> list[dict]:
     """One plain dict per submission: record columns, the form's fields, then provenance."""
     rows = []
     for submission in submissions:
-        row = {name: getattr(submission, name) for name in RECORD_COLUMNS}
+        row = {name: getattr(submission, name) for name in record_columns(form)}
         for field in form.fields:
             if field.name != "source":
                 row[field.name] = submission.fields.get(
@@ -68,7 +79,7 @@ def records(form, submissions) -> list[dict]:
 def to_csv(form, submissions) -> str:
     """CSV with a header row; lists joined with "; "; every cell neutralised."""
     columns = (
-        list(RECORD_COLUMNS)
+        list(record_columns(form))
         + [field.name for field in form.fields if field.name != "source"]
         + list(TRAILING_COLUMNS)
     )
@@ -133,8 +144,50 @@ def to_osdi(form, submissions) -> str:
 FORMATS = {"csv": to_csv, "json": to_json, "osdi": to_osdi}
 
 
-def export(storage, form, fmt: str, since: datetime | None = None) -> str:
-    """The submissions of `form` (since `since`) in format csv, json or osdi."""
+def has_event(form) -> bool:
+    """True for a form whose submissions name a training (training-registration)."""
+    return bool(form.about) and form.about[0] == "training"
+
+
+def select(
+    storage,
+    form,
+    since: datetime | None = None,
+    source: str | None = None,
+    event: str | None = None,
+) -> list:
+    """The submissions of `form`, oldest first, narrowed by the filters given."""
+    if event is not None and not has_event(form):
+        raise ValueError(f"form {form.id!r} is not about trainings: no event to filter on")
+    submissions = storage.submissions(form.id, since, source=source)
+    if event is not None:
+        submissions = [s for s in submissions if s.about == event]
+    return submissions
+
+
+def describe_filter(
+    since: datetime | None = None, source: str | None = None, event: str | None = None
+) -> str:
+    """The filters of an export in words, for its summary line."""
+    parts = []
+    if source is not None:
+        parts.append(f"source {source!r}")
+    if event is not None:
+        parts.append(f"event {event!r}")
+    if since is not None:
+        parts.append(f"since {since.isoformat()}")
+    return "filter: " + ", ".join(parts) if parts else "no filter"
+
+
+def export(
+    storage,
+    form,
+    fmt: str,
+    since: datetime | None = None,
+    source: str | None = None,
+    event: str | None = None,
+) -> str:
+    """The submissions of `form` (since `since`, from `source`, for `event`) as csv, json, osdi."""
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    return FORMATS[fmt](form, storage.submissions(form.id, since))
+    return FORMATS[fmt](form, select(storage, form, since, source, event))

@@ -34,7 +34,23 @@ class Settings:
     forms_secret: str = ""
     ip_hash_salt: str = ""
     min_fill_seconds: float = 3.0
-    rate_limit_per_hour: int = 20
+    # Rate limits (README, "The endpoint's limits"). Each is a bucket of posts that
+    # refills at its hourly rate; 0 switches a limit off. People on one network share
+    # one address (a training room's Wi-Fi, a campus, a union hall), so the per-address
+    # limit counts only valid submissions and lets a whole room through at once ...
+    rate_limit_per_hour: int = 100
+    rate_limit_burst: int = 100
+    # ... while junk (honeypot, too fast, invalid) from an address has a smaller bucket
+    # of its own: a bot in the room never spends the people's allowance.
+    junk_limit_per_hour: int = 30
+    # One person sending again and again, from anywhere (all forms together).
+    email_limit_per_hour: int = 10
+    # A circuit breaker for one form, all addresses together: a flood from many
+    # addresses stops here, far above a big campaign's busiest hour.
+    form_limit_per_hour: int = 2000
+    # Behind a reverse proxy or CDN every post comes from the proxy's address: list the
+    # proxies (addresses or networks) whose X-Forwarded-For is believed. No one else's is.
+    trusted_proxies: tuple = ()
     max_body_bytes: int = 64 * 1024
     max_fields: int = 100
     duplicate_window_seconds: int = 600
@@ -46,6 +62,10 @@ class Settings:
     smtp_timeout: float = 10.0
     mail_from: str = "forms@example.org"
     forms_dir: str | None = None
+    # Where the site publishes its trainings and intern calls (endpoint/manifest.py):
+    # an http(s) address or a file; empty means SITE_URL/forms/manifest.json.
+    site_manifest: str = ""
+    manifest_ttl: float = 60.0
 
     def __post_init__(self):
         # Without configured secrets, use random ones for this process: safe, but
@@ -58,6 +78,15 @@ class Settings:
         if self.smtp_tls not in SMTP_TLS_MODES:
             raise SettingsError(f"SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}")
         object.__setattr__(self, "site_url", self.site_url.rstrip("/"))
+        if self.rate_limit_per_hour and self.rate_limit_burst < 1:
+            raise SettingsError(
+                "RATE_LIMIT_BURST must be at least 1 (how many people on one address may "
+                "send a form at once); to switch the per-address limit off, set "
+                "RATE_LIMIT_PER_HOUR=0"
+            )
+        object.__setattr__(self, "trusted_proxies", _networks(self.trusted_proxies))
+        if not self.site_manifest:
+            object.__setattr__(self, "site_manifest", f"{self.site_url}/forms/manifest.json")
         object.__setattr__(
             self, "allowed_origins", tuple(origin.rstrip("/") for origin in self.allowed_origins)
         )
@@ -83,7 +112,12 @@ class Settings:
             forms_secret=env.get("FORMS_SECRET", ""),
             ip_hash_salt=env.get("IP_HASH_SALT", ""),
             min_fill_seconds=_number(env, "MIN_FILL_SECONDS", 3.0, float),
-            rate_limit_per_hour=_number(env, "RATE_LIMIT_PER_HOUR", 20, int),
+            rate_limit_per_hour=_number(env, "RATE_LIMIT_PER_HOUR", 100, int),
+            rate_limit_burst=_number(env, "RATE_LIMIT_BURST", 100, int),
+            junk_limit_per_hour=_number(env, "JUNK_LIMIT_PER_HOUR", 30, int),
+            email_limit_per_hour=_number(env, "EMAIL_LIMIT_PER_HOUR", 10, int),
+            form_limit_per_hour=_number(env, "FORM_LIMIT_PER_HOUR", 2000, int),
+            trusted_proxies=env.get("TRUSTED_PROXIES", ""),
             max_body_bytes=_number(env, "MAX_BODY_BYTES", 64 * 1024, int),
             max_fields=_number(env, "MAX_FIELDS", 100, int),
             duplicate_window_seconds=_number(env, "DUPLICATE_WINDOW_SECONDS", 600, int),
@@ -95,6 +129,8 @@ class Settings:
             smtp_timeout=_number(env, "SMTP_TIMEOUT", 10.0, float),
             mail_from=env.get("MAIL_FROM") or "forms@example.org",
             forms_dir=env.get("FORMS_DIR") or None,
+            site_manifest=env.get("SITE_MANIFEST", ""),
+            manifest_ttl=_number(env, "MANIFEST_TTL", 60.0, float),
         )
 
 
@@ -102,10 +138,39 @@ def _number(env, name, default, kind):
     raw = env.get(name)
     if raw in (None, ""):
         return default
+    what = "a whole number" if kind is int else "a number"
     try:
         value = kind(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a number, not {raw!r}") from None
+        raise SettingsError(f"{name} must be {what} (such as {default}), not {raw!r}") from None
     if value < 0:
-        raise SettingsError(f"{name} must not be negative")
+        raise SettingsError(f"{name} must not be negative (the default is {default})")
     return value
+
+
+def _networks(value) -> tuple:
+    """TRUSTED_PROXIES ("10.0.0.0/8, 192.0.2.10", or a sequence) as IP networks."""
+    items = value.split(",") if isinstance(value, str) else value
+    items = [item.strip() if isinstance(item, str) else item for item in items]
+    items = [item for item in items if item]
+    if not items:
+        return ()
+    import ipaddress  # only when proxies are configured: kept off the cold start
+
+    networks = []
+    for item in items:
+        try:
+            network = ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise SettingsError(
+                f"TRUSTED_PROXIES: {item!r} is not an IP address or network; list your "
+                "proxies' addresses, comma-separated, e.g. TRUSTED_PROXIES=10.0.0.0/8,192.0.2.10"
+            ) from None
+        if network.prefixlen == 0:
+            raise SettingsError(
+                f"TRUSTED_PROXIES: {item} would believe X-Forwarded-For from anyone, so every "
+                "sender could choose the address they are counted under; list only your "
+                "proxies' addresses or networks"
+            )
+        networks.append(network)
+    return tuple(networks)

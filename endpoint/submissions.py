@@ -2,7 +2,8 @@
 
 Order of checks: honeypot, time trap, validation, then one storage transaction that
 counts the sender against the rate limit, finds a repeat and stores the submission.
-Every outcome that stores nothing still counts against the rate limit.
+Every outcome that stores nothing still counts, against its address's junk allowance
+(never the one real people on that address share).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from webforms.names import CONSENT, SOURCE, SOURCE_MAX_LENGTH
 
 from . import abuse
+from .manifest import ManifestUnavailable, closed_reason
 from .storage import RateLimited, Submission, format_time
 from .validation import clean_text, validate
 from .web import HTTPError, Response, application_uri, read_body
@@ -24,22 +26,28 @@ log = logging.getLogger("endpoint")
 PAGE_URL_MAX_LENGTH = 2000
 USER_AGENT_MAX_LENGTH = 500
 OK_JSON = b'{"ok": true}'  # what Response.json(200, {"ok": True}) sends, made once
+NOT_SAVED_MANIFEST = (
+    "Registration is unavailable for a moment: we could not check the training. "
+    "Nothing was saved; please try again in a few minutes."
+)
 
 
 class SubmissionFlow:
     """Runs `submit` for the app; shares its settings, storage and clock."""
 
-    def __init__(self, settings, storage, now):
+    def __init__(self, settings, storage, now, manifest):
         self.settings = settings
         self.storage = storage
         self.now = now
+        self.manifest = manifest
 
     def submit(self, form, environ, wants_json: bool) -> Response:
         """Check, store and answer one POST /forms/<id>."""
         settings = self.settings
         data = read_body(environ, settings.max_body_bytes, settings.max_fields)
         now = self.now()
-        ip_hash = abuse.hash_ip(environ.get("REMOTE_ADDR", ""), settings.ip_hash_salt)
+        sender = abuse.client_address(environ, settings.trusted_proxies)
+        ip_hash = abuse.hash_ip(sender, settings.ip_hash_salt)
         if abuse.honeypot_filled(data):
             self.count_hit(form, ip_hash, now)
             log.info("endpoint: honeypot filled on %s; nothing stored", form.id)
@@ -63,6 +71,21 @@ class SubmissionFlow:
             self.count_hit(form, ip_hash, now)
             return self.invalid(form, environ, data, result.errors, wants_json)
 
+        about, entry = "", None
+        if form.about:
+            # A registration or application: only for what the site lists, while open.
+            kind, about_field = form.about
+            about = result.values.get(about_field, "")
+            try:
+                entry = self.manifest.entry(kind, about)
+            except ManifestUnavailable as error:
+                log.error("endpoint: site manifest unavailable (%s)", error)
+                raise HTTPError(503, NOT_SAVED_MANIFEST) from None
+            refusal = closed_reason(kind, entry, now)
+            if refusal:
+                self.count_hit(form, ip_hash, now)
+                return self.invalid(form, environ, data, {about_field: refusal}, wants_json)
+
         fields = {name: value for name, value in result.values.items() if name != SOURCE}
         stamp = format_time(now)
         submission = Submission(
@@ -81,13 +104,27 @@ class SubmissionFlow:
             email=result.email.lower(),
             content_hash=abuse.content_hash(form.id, fields),
             notify_state="pending" if form.notify else "none",
+            about=about,
         )
         since = now - timedelta(seconds=settings.duplicate_window_seconds)
+        outcome = ""
         try:
-            stored, created = self.storage.store(submission, settings.rate_limit_per_hour, since)
+            if form.about and form.about[0] == "training":
+                stored, outcome = self.storage.register(
+                    submission, places_offered(entry), abuse.submission_limits(settings, submission)
+                )
+                created = stored.id == submission.id
+            else:
+                stored, created = self.storage.store(
+                    submission,
+                    abuse.submission_limits(settings, submission),
+                    since,
+                    # An intern application's confirmation, queued with it (outbox).
+                    mail_kind="applied" if form.about and form.about[0] == "internship" else None,
+                )
         except RateLimited as limited:
-            raise too_many(form, limited.retry_after) from None
-        response = self.success(form, wants_json)
+            return self.too_many(form, environ, data, limited, wants_json)
+        response = self.success(form, wants_json, outcome)
         # Per-submission lines are DEBUG: `--access-log` shows them, production logs stay quiet.
         if created:
             log.debug("endpoint: stored submission %s for %s", stored.id, form.id)
@@ -97,20 +134,48 @@ class SubmissionFlow:
         return response
 
     def count_hit(self, form, ip_hash: str, now: datetime) -> None:
-        """Count a POST that stores nothing against the rate limit; 429 when over it."""
-        retry_after = self.storage.record_hit(ip_hash, now, self.settings.rate_limit_per_hour)
-        if retry_after is not None:
-            raise too_many(form, retry_after)
+        """Count a POST that stores nothing against its address's junk allowance; 429 over it.
 
-    def success(self, form, wants_json: bool) -> Response:
-        """The answer to a stored (or spam, or repeated) submission."""
+        Junk (honeypot, too fast, invalid) has a bucket of its own: it never spends the
+        allowance of the real people on the same address.
+        """
+        limits = abuse.junk_limits(self.settings, ip_hash)
+        if limits:
+            retry_after = self.storage.record_hit(ip_hash, now, limits)
+            if retry_after is not None:
+                raise too_many(form, retry_after)
+
+    def too_many(self, form, environ, data, limited: RateLimited, wants_json) -> Response:
+        """429 for a valid submission over a limit: nothing saved, everything typed kept.
+
+        Without JavaScript the form comes back filled in, the reason above it (as for
+        a 422), so nothing typed depends on the browser's Back button.
+        """
+        error = too_many(form, limited.retry_after, limited.kind)
         if wants_json:
-            return Response(200, OK_JSON, "application/json; charset=utf-8")
+            return Response.json(429, {"ok": False, "error": error.message}, error.headers)
+        response = self.invalid(form, environ, data, {"": error.message}, wants_json)
+        response.status = 429
+        response.headers += error.headers
+        return response
+
+    def success(self, form, wants_json: bool, outcome: str = "") -> Response:
+        """The answer to a stored (or spam, or repeated) submission.
+
+        A registration's outcome (registered, waitlisted, already_registered) is in the
+        JSON, with the address of its thank-you page; without JavaScript the browser is
+        sent to that page.
+        """
+        page = f"{self.settings.site_url}/{form.thank_you_page(outcome)}"
+        if wants_json:
+            if not outcome:
+                return Response(200, OK_JSON, "application/json; charset=utf-8")
+            return Response.json(200, {"ok": True, "status": outcome, "thank_you": page})
         return Response(
             303,
             b"Thank you. Your form was sent.",
             "text/plain; charset=utf-8",
-            [("Location", f"{self.settings.site_url}/{form.thank_you}")],
+            [("Location", page)],
         )
 
     def invalid(self, form, environ, data, errors, wants_json) -> Response:
@@ -129,10 +194,18 @@ class SubmissionFlow:
         return Response.html(422, error_page(form, action, values, errors, self.settings.site_url))
 
     def notify(self, form, submission) -> None:
-        """Send the organizers' e-mail (after the answer; failures stay pending)."""
-        from .notify import notify_submission
+        """Send the organizers' e-mail, then the sender's own (after the answer).
+
+        Failures stay pending for `invoke notify`.
+        """
+        from .notify import notify_submission, send_person_mail
 
         notify_submission(self.storage, form, submission, self.settings)
+        if form.about and self.settings.smtp_host:
+            # The registration's or application's confirmation, queued with it.
+            send_person_mail(
+                self.storage, self.manifest, self.settings, {form.id: form}, [submission.id]
+            )
 
 
 def source(submitted, referer: str) -> str:
@@ -151,11 +224,30 @@ def source(submitted, referer: str) -> str:
     return value[:SOURCE_MAX_LENGTH]
 
 
-def too_many(form, retry_after: float) -> HTTPError:
-    """The 429 answer for a sender over the rate limit."""
-    log.info("endpoint: rate limit reached for a sender of %s", form.id)
+def places_offered(training: dict) -> int | None:
+    """The training's capacity (None: no limit); none while its writer marks it full."""
+    return 0 if training.get("status") == "full" else training.get("capacity")
+
+
+TOO_MANY = {
+    "address": "Too many forms were sent from your network",
+    "junk": "Too many forms were sent from your network",
+    "email": "Too many forms were sent with this e-mail address",
+    "form": "This form is receiving more submissions than it can take right now",
+}
+
+
+def too_many(form, retry_after: float, kind: str = "junk") -> HTTPError:
+    """The 429 answer for a post over the rate limit of `kind` (see abuse.py)."""
+    if kind == "form":
+        # The circuit breaker: real people may be refused too, so organizers should know.
+        log.warning("endpoint: %s is over FORM_LIMIT_PER_HOUR; answering 429", form.id)
+    else:
+        log.info("endpoint: %s rate limit reached for a sender of %s", kind, form.id)
+    minutes = max(1, int(retry_after + 59) // 60)
+    when = f"in {minutes} minute{'s' if minutes != 1 else ''}"
     return HTTPError(
         429,
-        "Too many forms were sent from your network. Nothing was saved; please try again later.",
+        f"{TOO_MANY.get(kind, TOO_MANY['junk'])}. Nothing was saved; please try again {when}.",
         [("Retry-After", str(int(retry_after + 0.999)))],
     )

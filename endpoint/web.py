@@ -119,16 +119,21 @@ def preflight(allowed: bool, allow: str) -> Response:
     )
 
 
-def notice_page(title: str, message: str, site_url: str) -> str:
-    """A short HTML page for an error without a form to show again."""
+BACK_TO_FORM = "Use your browser's Back button to return to the form."
+
+
+def notice_page(title: str, paragraphs, site_url: str, extra_html: str = "") -> str:
+    """A short HTML page in the site's style: the title, the paragraphs, then `extra_html`
+    (a form's button, say)."""
+    body = "".join(f"<p>{escape(text)}</p>\n" for text in paragraphs)
     return (
         '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        '<meta name="robots" content="noindex">\n'
         f"<title>{escape(title)}</title>\n"
         f'<link rel="stylesheet" href="{escape(site_url)}/theme/css/site.css">\n'
         '</head>\n<body>\n<main id="main" class="wrap">\n'
-        f"<h1>{escape(title)}</h1>\n<p>{escape(message)}</p>\n"
-        "<p>Use your browser's Back button to return to the form.</p>\n"
+        f"<h1>{escape(title)}</h1>\n{body}{extra_html}"
         "</main>\n</body>\n</html>\n"
     )
 
@@ -138,7 +143,8 @@ def error_response(error: HTTPError, wants_json: bool, site_url: str) -> Respons
     if wants_json:
         return Response.json(error.status, {"ok": False, "error": error.message}, error.headers)
     title = "Your form was not sent" if error.status >= 400 else "Notice"
-    return Response.html(error.status, notice_page(title, error.message, site_url), error.headers)
+    page = notice_page(title, [error.message, BACK_TO_FORM], site_url)
+    return Response.html(error.status, page, error.headers)
 
 
 def log_unexpected(error: Exception) -> None:

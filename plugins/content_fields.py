@@ -228,6 +228,14 @@ FIELDS = (
         is_list=True,
     ),
     Field(
+        "Bring",
+        (TRAINING,),
+        "what to bring, one per line (it goes in the confirmation e-mail too)",
+        "A laptop or a phone\nYour campaign's website address",
+        placeholder=True,
+        is_list=True,
+    ),
+    Field(
         "Registration",
         (TRAINING,),
         "`form` for our own registration form, a full https:// address for an outside "

@@ -256,3 +256,25 @@ def by_year(items, year_of, save_as: str) -> list[dict]:
         }
         for year in sorted(groups, reverse=True)
     ]
+
+
+def write_bytes(writer, output_path, name: str, data: bytes):
+    """Write a generated file (a calendar, the manifest) unless it holds these bytes already."""
+    # Imported here: the content check imports this module without Pelican.
+    from pelican.utils import sanitised_join
+
+    from plugins import pelican_private
+
+    path = sanitised_join(output_path, name)
+    # Tell the writer the file is part of this build, as if it had written it: the
+    # dev server's incremental renderer removes what a build no longer produces.
+    pelican_private.written_files(writer).add(path)
+    try:
+        with open(path, "rb") as existing:
+            if existing.read() == data:
+                return
+    except OSError:
+        pass
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as file:
+        file.write(data)

@@ -35,7 +35,21 @@ RESERVED_NAMES = (CONSENT,)
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _FORM_ID = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_FORM_KEYS = {"id", "title", "submit_label", "thank_you", "notify", "consent", "fields"}
+_FORM_KEYS = {
+    "id",
+    "title",
+    "submit_label",
+    "thank_you",
+    "thank_you_for",
+    "about",
+    "notify",
+    "consent",
+    "fields",
+}
+# What a form's submissions may be about: the content the site's manifest lists.
+ABOUT_KINDS = ("training", "internship")
+# The outcomes of a registration that have a thank-you page of their own.
+OUTCOMES = ("waitlisted", "already_registered")
 _FIELD_KEYS = {
     "name",
     "label",
@@ -112,6 +126,14 @@ class FormDefinition:
     consent: Consent
     thank_you: str
     notify: tuple[str, ...] = ()
+    # (kind, hidden field): each submission names a training or intern call by its slug.
+    about: tuple[str, str] | None = None
+    # {outcome: page} for registrations that were waitlisted or already registered.
+    thank_you_for: tuple[tuple[str, str], ...] = ()
+
+    def thank_you_page(self, outcome: str = "") -> str:
+        """The site path of the thank-you page for this outcome (the usual one by default)."""
+        return dict(self.thank_you_for).get(outcome, self.thank_you)
 
     def field(self, name: str) -> Field | None:
         """The field called `name`, or None when the form has no such field."""
@@ -181,11 +203,14 @@ def _parse_form(path: Path, data: dict) -> FormDefinition:
         raise FormDefinitionError(path, f"id {form_id!r} must use only a-z, 0-9 and hyphens")
     if form_id != path.stem:
         raise FormDefinitionError(path, f"id {form_id!r} must match the file name {path.stem!r}")
-    thank_you = _text(path, data, "thank_you")
-    if "://" in thank_you or thank_you.startswith("/"):
+    thank_you = _site_path(path, _text(path, data, "thank_you"), "thank_you")
+    thank_you_for = data.get("thank_you_for", {})
+    if not isinstance(thank_you_for, dict) or set(thank_you_for) - set(OUTCOMES):
         raise FormDefinitionError(
-            path, "thank_you must be a site path relative to SITEURL, like 'forms/thanks/'"
+            path, f"thank_you_for must be a table with some of: {', '.join(OUTCOMES)}"
         )
+    for outcome, page in thank_you_for.items():
+        _site_path(path, page, f"thank_you_for.{outcome}")
     notify = data.get("notify", [])
     if not isinstance(notify, list) or not all(
         isinstance(address, str) and "@" in address for address in notify
@@ -213,6 +238,21 @@ def _parse_form(path: Path, data: dict) -> FormDefinition:
         fields.append(parsed)
     if SOURCE not in seen:
         fields.append(Field(SOURCE, "Source", "hidden", max_length=SOURCE_MAX_LENGTH))
+    about = data.get("about")
+    if about is not None:
+        hidden = [field.name for field in fields if field.type == "hidden" and field.required]
+        if (
+            not isinstance(about, dict)
+            or set(about) != {"kind", "field"}
+            or about["kind"] not in ABOUT_KINDS
+            or about["field"] not in hidden
+        ):
+            raise FormDefinitionError(
+                path,
+                f'about must be like {{ kind = "training", field = "event" }}: kind one of '
+                f"{', '.join(ABOUT_KINDS)}, field one of this form's required hidden fields",
+            )
+        about = (about["kind"], about["field"])
     return FormDefinition(
         id=form_id,
         title=_text(path, data, "title"),
@@ -221,7 +261,17 @@ def _parse_form(path: Path, data: dict) -> FormDefinition:
         consent=consent,
         thank_you=thank_you,
         notify=tuple(notify),
+        about=about,
+        thank_you_for=tuple(sorted(thank_you_for.items())),
     )
+
+
+def _site_path(path: Path, value, key: str) -> str:
+    if not isinstance(value, str) or not value or "://" in value or value.startswith("/"):
+        raise FormDefinitionError(
+            path, f"{key} must be a site path relative to SITEURL, like 'forms/thanks/'"
+        )
+    return value
 
 
 def _parse_field(path: Path, raw, number: int) -> Field:

@@ -9,7 +9,11 @@ endpoint starts even while the database is down and answers 503 until it is back
 from __future__ import annotations
 
 from .base import (
+    ALREADY_REGISTERED,
+    CANCELLED,
     MIGRATIONS_DIR,
+    REGISTERED,
+    WAITLISTED,
     RateLimited,
     Storage,
     StorageUnavailable,
@@ -19,7 +23,11 @@ from .base import (
 )
 
 __all__ = [
+    "ALREADY_REGISTERED",
+    "CANCELLED",
     "MIGRATIONS_DIR",
+    "REGISTERED",
+    "WAITLISTED",
     "RateLimited",
     "Storage",
     "StorageUnavailable",

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,6 +35,8 @@ COLUMNS = (
     "notify_state",
     "notify_attempts",
     "notified_at",
+    "about",
+    "status",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM submissions"
 _VALUES = ", ".join("?" * len(COLUMNS))
@@ -52,15 +56,34 @@ _INSERT_UNLESS_DUPLICATE = (
     "ON CONFLICT DO NOTHING"
 )
 DUPLICATE_QUERY = f"{_SELECT} WHERE {_DUPLICATE_CONDITION} ORDER BY submitted_at DESC LIMIT 1"
-# A hit is recorded only while the sender is under the limit: one statement, whose
-# row count says whether the sender was let through.
+# Rate limits are token buckets (migration 0006): a post is let through while its
+# bucket's full_at + step <= now + room, and moves full_at on by one step (from now,
+# when the bucket was full). Each VALUES row carries now + step (a new bucket's full_at),
+# step and room, so ONE statement spends a token from every bucket of a post; RETURNING
+# names the buckets that had one. A bucket without a token is left as it was.
 _COUNT_HIT = (
-    "INSERT INTO rate_hits (ip_hash, hit_at) SELECT ?, ? WHERE "
-    "(SELECT COUNT(*) FROM rate_hits WHERE ip_hash = ? AND hit_at >= ?) < ?"
+    "INSERT INTO rate_limits (bucket, full_at, step, room) VALUES {rows} "
+    "ON CONFLICT (bucket) DO UPDATE SET "
+    "full_at = CASE WHEN rate_limits.full_at > excluded.full_at - excluded.step "
+    "THEN rate_limits.full_at + excluded.step ELSE excluded.full_at END, "
+    "step = excluded.step, room = excluded.room "
+    "WHERE rate_limits.full_at + excluded.step <= excluded.full_at - excluded.step + excluded.room "
+    "RETURNING bucket"
 )
-# Hits older than the window are deleted at most this often (per process), not on
-# every request: the count only looks inside the window anyway.
+# Full buckets (the same as no row) are deleted at most this often (per process), not
+# on every request.
 PRUNE_INTERVAL = timedelta(minutes=1)
+_MICROSECONDS_PER_HOUR = 3_600_000_000
+_MICROSECOND = timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# A registration's status, and the outcome of registering again with the same e-mail.
+REGISTERED, WAITLISTED, CANCELLED = "registered", "waitlisted", "cancelled"
+ALREADY_REGISTERED = "already_registered"
+# Mail to the person beyond their status (outbox kinds): a waitlist place turned into a
+# registration, an intern application received.
+PROMOTED, APPLIED = "promoted", "applied"
 
 
 class StorageUnavailable(RuntimeError):
@@ -68,11 +91,55 @@ class StorageUnavailable(RuntimeError):
 
 
 class RateLimited(Exception):
-    """The sender is over the rate limit; nothing was recorded or stored."""
+    """A post is over a rate limit; nothing was counted or stored.
 
-    def __init__(self, retry_after: float):
+    `bucket` is the limit that refused it ("address:...", "junk:...", "email:...",
+    "form:..."), `kind` the part before the colon.
+    """
+
+    def __init__(self, retry_after: float, bucket: str = ""):
         super().__init__(f"rate limit reached; retry after {retry_after:.0f} s")
         self.retry_after = retry_after
+        self.bucket = bucket
+
+    @property
+    def kind(self) -> str:
+        return self.bucket.partition(":")[0]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One token bucket: up to `burst` posts at once, refilled at `per_hour` an hour.
+
+    `bucket` names what it counts, by kind and hash: "address:<ip hash>", say.
+    """
+
+    bucket: str
+    per_hour: float
+    burst: int
+
+    @property
+    def step(self) -> int:
+        """Microseconds for one post's token to come back."""
+        return max(1, round(_MICROSECONDS_PER_HOUR / self.per_hour))
+
+    @property
+    def room(self) -> int:
+        """Microseconds a full bucket lasts."""
+        return self.step * self.burst
+
+
+def as_limits(ip_hash: str, limit, window: timedelta) -> tuple[Limit, ...]:
+    """`limit` as buckets: a number N is `ip_hash`'s own bucket of N a `window` (N at once).
+
+    A sequence of Limit is kept as it is. 0 (or an empty sequence) limits nothing.
+    """
+    if isinstance(limit, int | float):
+        if limit <= 0:
+            return ()
+        per_hour = limit * 3600 / window.total_seconds()
+        return (Limit(f"address:{ip_hash}", per_hour, int(limit)),)
+    return tuple(item for item in limit if item.per_hour > 0 and item.burst > 0)
 
 
 class _Conflict(Exception):
@@ -110,6 +177,8 @@ class Submission:
     notify_state: str
     notify_attempts: int = 0
     notified_at: str | None = None
+    about: str = ""  # the training's or intern call's slug
+    status: str = ""  # a registration's place: registered, waitlisted or cancelled
 
     def as_row(self) -> tuple:
         """Values in COLUMNS order, ready for INSERT."""
@@ -296,17 +365,20 @@ class Storage:
     def store(
         self,
         submission: Submission,
-        rate_limit: int | None = None,
+        rate_limit: int | Sequence[Limit] | None = None,
         duplicate_since: datetime | None = None,
         window: timedelta = timedelta(hours=1),
+        mail_kind: str | None = None,
     ) -> tuple[Submission, bool]:
         """Count the sender's hit, look for a repeat and store `submission`, in ONE transaction.
 
         Returns (stored submission, created). A repeat is the same idempotency token on
         the form or, for a submission without one (JavaScript off), the same e-mail and
-        content since `duplicate_since`. Raises RateLimited (nothing recorded) when the
-        sender's IP hash is over `rate_limit` hits in `window`. Without `rate_limit` no
-        hit is counted; without `duplicate_since` only the token makes a repeat.
+        content since `duplicate_since`. `rate_limit` is the Limits the post spends (all or
+        none), or a number N: the sender's IP hash may send N a `window`. Raises
+        RateLimited (nothing counted or stored) when a limit has nothing left. Without
+        `rate_limit` nothing is counted; without `duplicate_since` only the token makes a
+        repeat.
         """
         now = parse_time(submission.submitted_at)
         row = submission.as_row()  # before the transaction: keep the write lock short
@@ -321,16 +393,15 @@ class Storage:
 
         def work(connection):
             if rate_limit is not None:
-                retry_after = self._count_hit(
-                    connection, submission.ip_hash, now, rate_limit, window
-                )
-                if retry_after is not None:
-                    raise RateLimited(retry_after)
+                # Raises RateLimited over a limit, which rolls the whole transaction back.
+                self._count_hit(connection, submission.ip_hash, now, rate_limit, window)
             if check_duplicate:
                 cursor = self._execute(connection, _INSERT_UNLESS_DUPLICATE, row + duplicate_key)
             else:
                 cursor = self._execute(connection, _INSERT, row)
             if cursor.rowcount == 1:
+                if mail_kind:  # the sender's mail (outbox), queued with what it tells
+                    self._queue_mail(connection, submission.id, mail_kind, now)
                 return submission, True
             # Nothing inserted: a repeat (rare), answered with the stored submission.
             existing = self._find_same(connection, submission)
@@ -348,6 +419,129 @@ class Storage:
             if existing:
                 return existing, False
             raise StorageUnavailable("database refused the submission") from None
+
+    # --- Registrations (forms `about` a training) -------------------------------
+
+    def register(
+        self,
+        submission: Submission,
+        capacity: int | None,
+        rate_limit: int | Sequence[Limit] | None = None,
+        window: timedelta = timedelta(hours=1),
+    ) -> tuple[Submission, str]:
+        """Store a registration for the training `submission.about`, in ONE transaction.
+
+        Returns (submission, outcome): REGISTERED while places are left (`capacity` None
+        is no limit), else WAITLISTED; ALREADY_REGISTERED, with the earlier submission and
+        nothing stored, when the same e-mail already holds a place or a waitlist spot. A
+        retry of the same request (its idempotency token) gets the first answer again.
+        The training's places are locked for the transaction (`_lock_places`), so
+        registrations arriving together, from any process, are counted one after another.
+        Raises RateLimited as `store` does.
+        """
+        now = parse_time(submission.submitted_at)
+        key = (submission.form_id, submission.about)
+
+        def work(connection):
+            if rate_limit is not None:
+                # Raises RateLimited over a limit, which rolls the whole transaction back.
+                self._count_hit(connection, submission.ip_hash, now, rate_limit, window)
+            self._lock_places(connection, *key)
+            row = self._execute(
+                connection,
+                f"{_SELECT} WHERE email = ? AND form_id = ? AND about = ? AND status IN (?, ?)",
+                (submission.email, *key, REGISTERED, WAITLISTED),
+            ).fetchone()
+            if row is not None:
+                earlier = Submission.from_row(row)
+                token = submission.idempotency_token
+                same_request = token is not None and earlier.idempotency_token == token
+                return earlier, earlier.status if same_request else ALREADY_REGISTERED
+            status = REGISTERED
+            if capacity is not None and self._places_taken(connection, *key) >= capacity:
+                status = WAITLISTED
+            stored = replace(submission, status=status)
+            if self._execute(connection, _INSERT, stored.as_row()).rowcount != 1:
+                raise _Conflict()  # the same token, sent with another e-mail address
+            self._queue_mail(connection, stored.id, status, now)  # registered or waitlisted
+            return stored, status
+
+        try:
+            return self._run(work)
+        except _Conflict:
+            existing = self._run(lambda c: self._find_same(c, submission))
+            if existing is None:
+                raise StorageUnavailable("database refused the registration") from None
+            return existing, existing.status
+
+    def cancel_registration(
+        self, submission_id: str
+    ) -> tuple[Submission | None, Submission | None]:
+        """Cancel a registration and give its place to the first on the waitlist.
+
+        Returns (the cancelled registration or None if there is none to cancel, the
+        promoted registration or None). Cancelling twice changes nothing the second time.
+        """
+
+        def work(connection):
+            row = self._execute(connection, f"{_SELECT} WHERE id = ?", (submission_id,)).fetchone()
+            if row is None or Submission.from_row(row).status not in (REGISTERED, WAITLISTED):
+                return None, None
+            cancelled = Submission.from_row(row)
+            key = (cancelled.form_id, cancelled.about)
+            self._lock_places(connection, *key)
+            self._execute(
+                connection,
+                "UPDATE submissions SET status = ? WHERE id = ?",
+                (CANCELLED, cancelled.id),
+            )
+            self._queue_mail(connection, cancelled.id, CANCELLED, datetime.now(UTC))
+            promoted = None
+            if cancelled.status == REGISTERED:
+                first = self._execute(
+                    connection,
+                    f"{_SELECT} WHERE form_id = ? AND about = ? AND status = ? "
+                    "ORDER BY submitted_at, id LIMIT 1",
+                    (*key, WAITLISTED),
+                ).fetchone()
+                if first is not None:
+                    promoted = replace(Submission.from_row(first), status=REGISTERED)
+                    self._execute(
+                        connection,
+                        "UPDATE submissions SET status = ? WHERE id = ?",
+                        (REGISTERED, promoted.id),
+                    )
+                    self._queue_mail(connection, promoted.id, PROMOTED, datetime.now(UTC))
+            return replace(cancelled, status=CANCELLED), promoted
+
+        return self._run(work)
+
+    def places(self, form_id: str, about: str) -> dict[str, int]:
+        """{status: number of registrations} for one training."""
+        rows = self._run(
+            lambda c: self._execute(
+                c,
+                "SELECT status, COUNT(*) FROM submissions WHERE form_id = ? AND about = ? "
+                "GROUP BY status",
+                (form_id, about),
+            ).fetchall()
+        )
+        return {status: int(count) for status, count in rows}
+
+    def _places_taken(self, connection, form_id: str, about: str) -> int:
+        (taken,) = self._execute(
+            connection,
+            "SELECT COUNT(*) FROM submissions WHERE form_id = ? AND about = ? AND status = ?",
+            (form_id, about, REGISTERED),
+        ).fetchone()
+        return int(taken)
+
+    def _lock_places(self, connection, form_id: str, about: str) -> None:
+        """Hold one training's places until the transaction ends (pretix locks its quotas so).
+
+        Nothing to do on SQLite: its write transactions (BEGIN IMMEDIATE) already run one
+        at a time, across processes. PostgreSQL overrides this.
+        """
 
     def _find_same(self, connection, submission: Submission):
         row = self._execute(connection, f"{_SELECT} WHERE id = ?", (submission.id,)).fetchone()
@@ -390,13 +584,18 @@ class Storage:
         )
         return Submission.from_row(row) if row else None
 
-    def submissions(self, form_id: str | None = None, since: datetime | None = None):
-        """Stored submissions, oldest first, optionally of one form and since a time."""
+    def submissions(
+        self, form_id: str | None = None, since: datetime | None = None, source: str | None = None
+    ):
+        """Stored submissions, oldest first, optionally of one form, since a time, one source."""
         query, params = _SELECT, []
         conditions = []
         if form_id is not None:
             conditions.append("form_id = ?")
             params.append(form_id)
+        if source is not None:
+            conditions.append("source = ?")
+            params.append(source)
         if since is not None:
             conditions.append("submitted_at >= ?")
             params.append(format_time(since))
@@ -411,6 +610,14 @@ class Storage:
         key = email.strip().lower()
 
         def work(connection):
+            # The person's introductions go with their submissions.
+            mine = "IN (SELECT id FROM submissions WHERE email = ?)"
+            self._execute(
+                connection,
+                f"DELETE FROM introductions WHERE request_id {mine} OR donor_id {mine}",
+                (key, key),
+            )
+            self._execute(connection, f"DELETE FROM outbox WHERE submission_id {mine}", (key,))
             cursor = self._execute(connection, "DELETE FROM submissions WHERE email = ?", (key,))
             return cursor.rowcount
 
@@ -455,36 +662,154 @@ class Storage:
     # --- Rate limit ----------------------------------------------------------------
 
     def record_hit(
-        self, ip_hash: str, now: datetime, limit: int, window: timedelta = timedelta(hours=1)
+        self,
+        ip_hash: str,
+        now: datetime,
+        limit: int | Sequence[Limit],
+        window: timedelta = timedelta(hours=1),
     ) -> float | None:
-        """Count a request from `ip_hash`; over the limit, return seconds until it may retry.
+        """Count a post against `limit` (see `store`); over it, return seconds until a retry.
 
-        Rejected requests are not recorded, so a flood does not extend its own ban.
+        Refused posts are not counted, so a flood does not extend its own wait.
         """
-        return self._run(lambda c: self._count_hit(c, ip_hash, now, limit, window))
+        try:
+            self._run(lambda c: self._count_hit(c, ip_hash, now, limit, window))
+        except RateLimited as limited:
+            return limited.retry_after
+        return None
 
-    def _count_hit(self, connection, ip_hash, now, limit, window) -> float | None:
-        cutoff = format_time(now - window)
+    def _count_hit(self, connection, ip_hash, now, limit, window) -> None:
+        """Spend one token of every bucket of `limit`, or raise RateLimited.
+
+        Raised inside the transaction, so the tokens already spent are rolled back with it.
+        """
+        now_us = (now - _EPOCH) // _MICROSECOND
         if self._pruned_at is None or not timedelta(0) <= now - self._pruned_at < PRUNE_INTERVAL:
-            self._execute(connection, "DELETE FROM rate_hits WHERE hit_at < ?", (cutoff,))
+            self._execute(connection, "DELETE FROM rate_limits WHERE full_at < ?", (now_us,))
             self._pruned_at = now
-        stamp = format_time(now)
-        if not limit:
-            self._execute(
-                connection,
-                "INSERT INTO rate_hits (ip_hash, hit_at) VALUES (?, ?)",
-                (ip_hash, stamp),
-            )
-            return None
-        cursor = self._execute(connection, _COUNT_HIT, (ip_hash, stamp, ip_hash, cutoff, limit))
-        if cursor.rowcount == 1:
-            return None
-        (oldest,) = self._execute(
+        limits = as_limits(ip_hash, limit, window)
+        if not limits:
+            return
+        params = []
+        for item in limits:
+            params += (item.bucket, now_us + item.step, item.step, item.room)
+        rows = ", ".join(["(?, ?, ?, ?)"] * len(limits))
+        spent = self._execute(connection, _COUNT_HIT.format(rows=rows), params).fetchall()
+        if len(spent) == len(limits):
+            return
+        # Refused (rare): wait until every refused bucket has a token again.
+        spent = {row[0] for row in spent}
+        refused = {item.bucket: item for item in limits if item.bucket not in spent}
+        marks = ", ".join("?" * len(refused))
+        found = self._execute(
             connection,
-            "SELECT MIN(hit_at) FROM rate_hits WHERE ip_hash = ? AND hit_at >= ?",
-            (ip_hash, cutoff),
-        ).fetchone()
-        return max(1.0, (parse_time(oldest) + window - now).total_seconds())
+            f"SELECT bucket, full_at FROM rate_limits WHERE bucket IN ({marks})",
+            tuple(refused),
+        ).fetchall()
+        waits = {
+            bucket: int(full_at) + refused[bucket].step - refused[bucket].room - now_us
+            for bucket, full_at in found
+        }
+        bucket = max(waits, key=waits.get)
+        raise RateLimited(max(1.0, waits[bucket] / 1_000_000), bucket)
+
+    # --- Introductions (endpoint/matching.py, `invoke introduce` and `invoke match`) ---
+
+    def add_introduction(self, request_id: str, donor_id: str, now: datetime) -> tuple[str, bool]:
+        """Record that help request `request_id` was put in touch with donor `donor_id`.
+
+        Returns (introduced_at, created): recording the same pair again changes nothing
+        and returns the first time.
+        """
+        params = (request_id, donor_id, format_time(now))
+
+        def work(connection):
+            cursor = self._execute(
+                connection,
+                "INSERT INTO introductions (request_id, donor_id, introduced_at) "
+                "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                params,
+            )
+            (introduced_at,) = self._execute(
+                connection,
+                "SELECT introduced_at FROM introductions WHERE request_id = ? AND donor_id = ?",
+                params[:2],
+            ).fetchone()
+            return introduced_at, cursor.rowcount == 1
+
+        return self._run(work)
+
+    def introductions(self) -> list[tuple[str, str, str]]:
+        """[(request id, donor id, introduced_at)] whose submissions both exist, oldest first."""
+        rows = self._run(
+            lambda c: self._execute(
+                c,
+                "SELECT i.request_id, i.donor_id, i.introduced_at FROM introductions i "
+                "JOIN submissions r ON r.id = i.request_id "
+                "JOIN submissions d ON d.id = i.donor_id "
+                "ORDER BY i.introduced_at, i.request_id, i.donor_id",
+            ).fetchall()
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+    # --- Mail to the people who sent a form --------------------------------------
+    # (The organizers' notification is the submission's notify_state; migration 0007.)
+
+    def _queue_mail(self, connection, submission_id: str, kind: str, now: datetime) -> None:
+        """Queue mail `kind` to the sender of `submission_id` (once per kind), in `connection`."""
+        self._execute(
+            connection,
+            "INSERT INTO outbox (id, submission_id, kind, created_at, state, attempts) "
+            "VALUES (?, ?, ?, ?, 'pending', 0) ON CONFLICT DO NOTHING",
+            (os.urandom(16).hex(), submission_id, kind, format_time(now)),
+        )
+
+    def queue_mail(self, submission_id: str, kind: str, now: datetime) -> None:
+        """Queue mail `kind` (registered, waitlisted, promoted, cancelled, applied)."""
+        self._run(lambda c: self._queue_mail(c, submission_id, kind, now))
+
+    def pending_mail(self, submission_ids=None) -> list[tuple[str, str, Submission]]:
+        """[(mail id, kind, submission)] still to be sent, oldest first (of some submissions)."""
+        query = (
+            f"SELECT o.id, o.kind, {', '.join('s.' + name for name in COLUMNS)} "
+            "FROM outbox o JOIN submissions s ON s.id = o.submission_id "
+            "WHERE o.state = 'pending'"
+        )
+        params: tuple = ()
+        if submission_ids is not None:
+            ids = tuple(submission_ids)
+            if not ids:
+                return []
+            query += f" AND o.submission_id IN ({', '.join('?' * len(ids))})"
+            params = ids
+        query += " ORDER BY o.created_at, o.id"
+        rows = self._run(lambda c: self._execute(c, query, params).fetchall())
+        return [(row[0], row[1], Submission.from_row(row[2:])) for row in rows]
+
+    def mark_mail(self, mail_id: str, sent: bool, now: datetime) -> None:
+        """Record a send attempt: sent, or still pending with one more attempt counted."""
+        if sent:
+            query = (
+                "UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1 "
+                "WHERE id = ?"
+            )
+            params = (format_time(now), mail_id)
+        else:
+            query = "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?"
+            params = (mail_id,)
+        self._run(lambda c: self._execute(c, query, params))
+
+    def mail_of(self, submission_id: str) -> list[tuple[str, str, int]]:
+        """[(kind, state, attempts)] of one submission's mail, oldest first."""
+        rows = self._run(
+            lambda c: self._execute(
+                c,
+                "SELECT kind, state, attempts FROM outbox WHERE submission_id = ? "
+                "ORDER BY created_at, id",
+                (submission_id,),
+            ).fetchall()
+        )
+        return [(row[0], row[1], int(row[2])) for row in rows]
 
 
 def with_state(submission: Submission, **changes) -> Submission:

@@ -35,6 +35,13 @@ class PostgresStorage(Storage):
         if not connection.closed:
             connection.execute("ROLLBACK")
 
+    def _lock_places(self, connection, form_id: str, about: str) -> None:
+        # A transaction-level advisory lock per training: a second registration for the
+        # same training waits here until the first commits, then counts its place.
+        connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (f"{form_id}/{about}",)
+        )
+
     def _lock_migrations(self, connection) -> None:
         connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
 

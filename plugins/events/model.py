@@ -103,6 +103,7 @@ class Event:
     trainers: list[str] = field(default_factory=list)
     sponsors: list[str] = field(default_factory=list)
     topics: list[str] = field(default_factory=list)
+    bring: list[str] = field(default_factory=list)
     registration: tuple | None = None
     capacity: int | None = None
 
@@ -145,7 +146,7 @@ class Event:
         return (
             self.registration is not None
             and not self.is_past(now)
-            and self.status not in ("cancelled", "full")
+            and self.status not in ("cancelled", "postponed", "full")
         )
 
     @property
@@ -314,6 +315,7 @@ def parse_event(meta, default_zone: str, form_ids=None, default_form="training-r
             trainers=lines(meta, "trainers"),
             sponsors=lines(meta, "sponsors"),
             topics=lines(meta, "topics"),
+            bring=lines(meta, "bring"),
             registration=registration,
             capacity=capacity,
         ),

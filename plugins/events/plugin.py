@@ -8,14 +8,11 @@ schema.org Event JSON-LD, and the /trainings/ listing split into upcoming and pa
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 
 from pelican import signals
 from pelican.contents import Article
-from pelican.utils import sanitised_join
 
-from plugins import pelican_private
 from plugins.content_meta import (
     by_year,
     forget_folders,
@@ -25,6 +22,7 @@ from plugins.content_meta import (
     plain,
     set_address,
     unlisted_articles,
+    write_bytes,
     write_listing,
 )
 
@@ -169,7 +167,10 @@ def event_json_ld(article, settings) -> dict:
         data["maximumAttendeeCapacity"] = event.capacity
     if event.registration:
         kind, target = event.registration
+        # What the build knows; the places-left line on the page tells the live state.
         availability = "InStock" if article.registration_open else "SoldOut"
+        if event.status == "postponed":
+            availability = "OutOfStock"  # registration opens again with the new date
         if event.status == "cancelled" or article.event_past:
             availability = "Discontinued"
         data["offers"] = {
@@ -221,23 +222,6 @@ def article_generator_finalized(generator):
     logger.info("events: %d upcoming, %d past", len(upcoming), len(past))
 
 
-def _write_bytes(writer, output_path, name: str, data: bytes):
-    """Write a calendar file, unless it already holds exactly these bytes."""
-    path = sanitised_join(output_path, name)
-    # Tell the writer the file is part of this build, as if it had written it: the
-    # dev server's incremental renderer removes what a build no longer produces.
-    pelican_private.written_files(writer).add(path)
-    try:
-        with open(path, "rb") as existing:
-            if existing.read() == data:
-                return
-    except OSError:
-        pass
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as file:
-        file.write(data)
-
-
 # Serialised calendars kept between builds in a long-lived process (the dev
 # server's warm worker), keyed by everything that goes into them; icalendar's
 # time zone rules and serialising are the slow part.
@@ -255,6 +239,35 @@ def _single_calendar(key, title: str, prodid: str, component_args) -> bytes:
     return data
 
 
+def _calendar_parts(article, settings):
+    """(component key, component args, single calendar key, title, prodid) of one event."""
+    config = config_for(settings)
+    prodid = f"-//{settings['SITENAME']}//Trainings and events//EN"
+    stamp = getattr(article, "modified", None) or article.date
+    description = f"{plain(article.summary)}\n\n{_absolute(settings, article.url)}"
+    component_args = (
+        article.event,
+        f"{article.slug}@{config['uid_domain']}",
+        _absolute(settings, article.url),
+        description,
+        stamp,
+    )
+    # The event's repr names every field; the rest are the other arguments.
+    component_key = (repr(article.event), *component_args[1:4], repr(stamp))
+    title = plain(article.title)
+    return component_key, component_args, (component_key, title, prodid), title, prodid
+
+
+def single_event_calendar(article, settings) -> bytes:
+    """The .ics of one event, as the site publishes it at `article.ics_url`.
+
+    The forms manifest carries the same bytes, so the confirmation e-mail's attachment
+    is the site's calendar event (same UID).
+    """
+    _key, component_args, single_key, title, prodid = _calendar_parts(article, settings)
+    return _single_calendar(single_key, title, prodid, component_args)
+
+
 def article_writer_finalized(generator, writer):
     """Write the /trainings/ listing, one .ics per event and the calendar feed."""
     settings = generator.settings
@@ -267,22 +280,12 @@ def article_writer_finalized(generator, writer):
     feed_parts = []
     single_keys = set()
     for article in sorted(events, key=lambda a: a.event.starts_at):
-        stamp = getattr(article, "modified", None) or article.date
-        description = f"{plain(article.summary)}\n\n{_absolute(settings, article.url)}"
-        component_args = (
-            article.event,
-            f"{article.slug}@{config['uid_domain']}",
-            _absolute(settings, article.url),
-            description,
-            stamp,
+        component_key, component_args, single_key, _title, _prodid = _calendar_parts(
+            article, settings
         )
-        # The event's repr names every field; the rest are the other arguments.
-        component_key = (repr(article.event), *component_args[1:4], repr(stamp))
-        title = plain(article.title)
-        single_key = (component_key, title, prodid)
         single_keys.add(single_key)
-        data = _single_calendar(single_key, title, prodid, component_args)
-        _write_bytes(writer, generator.output_path, article.ics_url, data)
+        data = single_event_calendar(article, settings)
+        write_bytes(writer, generator.output_path, article.ics_url, data)
         feed_parts.append((component_key, component_args))
     feed_key = (config["calendar_name"], prodid, tuple(key for key, _args in feed_parts))
     data = _feeds.get(feed_key)
@@ -293,7 +296,7 @@ def article_writer_finalized(generator, writer):
         data = calendar.finish(feed, [article.event for article in events])
         _feeds.clear()
         _feeds[feed_key] = data
-    _write_bytes(writer, generator.output_path, config["calendar_save_as"], data)
+    write_bytes(writer, generator.output_path, config["calendar_save_as"], data)
     # Keep only what this build used, so the caches do not grow without end.
     for key in set(_single_calendars) - single_keys:
         del _single_calendars[key]

@@ -13,10 +13,17 @@ from pelican import signals
 from webforms import render
 from webforms.definitions import FormDefinitionError, load_forms
 
+from .manifest import write_manifest
+
 logger = logging.getLogger(__name__)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULTS = {"endpoint": "http://127.0.0.1:8001", "directory": "forms"}
+DEFAULTS = {
+    "endpoint": "http://127.0.0.1:8001",
+    "directory": "forms",
+    # What the endpoint reads to know the trainings and intern calls (manifest.py).
+    "manifest_save_as": "forms/manifest.json",
+}
 
 
 class FormsConfigurationError(Exception):
@@ -114,7 +121,14 @@ def add_global(generator):
     generator.env.globals["form_definition"] = forms.get
 
 
+def article_writer_finalized(generator, writer):
+    """Write the endpoint's manifest of trainings and intern calls."""
+    config = check_settings(generator.settings)
+    write_manifest(generator, writer, config["manifest_save_as"], config["endpoint"])
+
+
 def register():
     """Connect the plugin's signals (Pelican calls this once per run)."""
     signals.initialized.connect(initialized)
     signals.generator_init.connect(add_global)
+    signals.article_writer_finalized.connect(article_writer_finalized)

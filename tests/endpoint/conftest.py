@@ -20,6 +20,7 @@ from endpoint.storage import open_storage
 from tests.helpers import free_port
 
 SITE = "http://127.0.0.1:8000"
+MANIFEST = Path(__file__).resolve().parent.parent / "fixtures" / "manifest.json"
 ENDPOINT_HOST = "forms.test"
 
 VALID = {
@@ -162,6 +163,8 @@ def make_settings(database_url, **overrides):
         "smtp_host": "",
         "smtp_tls": "none",
         "smtp_timeout": 5.0,
+        # The trainings and intern calls the tests register for (dates after FakeClock's).
+        "site_manifest": str(MANIFEST),
     }
     values.update(overrides)
     return Settings(**values)

@@ -13,7 +13,7 @@ from endpoint.export import neutralise, osdi_signup, parse_since
 from tests.helpers import ROOT
 from webforms.definitions import load_forms
 
-from .conftest import FakeClock, valid
+from .conftest import SITE, FakeClock, valid
 
 FORMS = load_forms()
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -145,3 +145,85 @@ def test_osdi_single_word_name():
     assert body["person"]["given_names"] == "Cher" and "family_name" not in body["person"]
     assert body["person"]["custom_fields"]["training_registration_event"] == "digital-skills"
     assert body["add_tags"] == ["training-registration"]
+
+
+# --- Filters: a partner's own people (--source), one training (--event) -------------
+
+
+@pytest.fixture
+def partners(make_client, database_url):
+    """Signups through two partners' links and none, and registrations for two trainings."""
+    client = make_client(database_url=database_url)
+    link = f"{SITE}/knowledge-donors/?source=afl"
+    client.post("knowledge-donor", valid("knowledge-donor", email="a1@example.org", source="afl"))
+    client.post("knowledge-donor", valid("knowledge-donor", email="a2@example.org"),
+                headers={"Referer": link})  # fmt: skip
+    client.post("knowledge-donor", valid("knowledge-donor", email="b1@example.org", source="AFLX"))
+    client.post("knowledge-donor", valid("knowledge-donor", email="n1@example.org"))
+    for email, event, source in [
+        ("t1@example.org", "digital-skills-for-labor", "afl"),
+        ("t2@example.org", "digital-skills-for-labor", ""),
+        ("t3@example.org", "open-hall", "afl"),
+    ]:
+        data = valid("training-registration", email=email, event=event, source=source or None)
+        assert client.post("training-registration", data).status == 200
+    assert len(client.app.storage.submissions()) == 7
+    return client
+
+
+def test_export_source_gives_a_partner_only_its_own_people_in_every_format(partners, database_url):
+    emails = {"a1@example.org", "a2@example.org"}
+    csv_out = run(database_url, "export", "--form", "knowledge-donor", "--source", "afl")
+    assert csv_out.returncode == 0, csv_out.stderr
+    rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
+    assert {row["email"] for row in rows} == emails
+    assert {row["source"] for row in rows} == {"afl"}
+    assert "Wrote 2 row(s) of knowledge-donor as csv" in csv_out.stderr
+    assert "filter: source 'afl'" in csv_out.stderr
+    json_out = run(database_url, "export", "--form", "knowledge-donor", "--format", "json",
+                   "--source", "afl", tool="invoke")  # fmt: skip
+    assert json_out.returncode == 0, json_out.stderr
+    assert {record["email"] for record in json.loads(json_out.stdout)} == emails
+    osdi_out = run(database_url, "export", "--form", "knowledge-donor", "--format", "osdi",
+                   "--source", "afl")  # fmt: skip
+    assert osdi_out.returncode == 0, osdi_out.stderr
+    bodies = json.loads(osdi_out.stdout)
+    assert {body["person"]["email_addresses"][0]["address"] for body in bodies} == emails
+    assert {body["person"]["custom_fields"]["source"] for body in bodies} == {"afl"}
+    nobody = run(database_url, "export", "--form", "knowledge-donor", "--source", "nobody")
+    assert nobody.returncode == 0 and nobody.stdout.count("\n") == 1  # the header alone
+    assert "Wrote 0 row(s)" in nobody.stderr
+
+
+def test_export_event_gives_one_trainings_registrations(partners, database_url, tmp_path):
+    target = tmp_path / "training.csv"
+    result = run(database_url, "export", "--form", "training-registration", "--event",
+                 "digital-skills-for-labor", "--output", str(target), tool="invoke")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
+    assert sorted(row["email"] for row in rows) == ["t1@example.org", "t2@example.org"]
+    assert f"Wrote 2 row(s) of training-registration as csv to {target}" in result.stderr
+    assert "filter: event 'digital-skills-for-labor'" in result.stderr
+    both = run(database_url, "export", "--form", "training-registration", "--format", "json",
+               "--event", "digital-skills-for-labor", "--source", "afl")  # fmt: skip
+    assert both.returncode == 0, both.stderr
+    assert [record["email"] for record in json.loads(both.stdout)] == ["t1@example.org"]
+    assert "filter: source 'afl', event 'digital-skills-for-labor'" in both.stderr
+
+
+def test_export_without_filters_says_so(partners, database_url):
+    result = run(database_url, "export", "--form", "knowledge-donor", "--format", "osdi")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)) == 4
+    assert "Wrote 4 row(s) of knowledge-donor as osdi to standard output; no filter." in (
+        result.stderr
+    )
+
+
+def test_export_filter_mistakes_are_explained(sqlite_url):
+    wrong_form = run(sqlite_url, "export", "--form", "knowledge-donor", "--event", "x")
+    assert wrong_form.returncode == 2
+    assert "--event only applies to a form with an event field" in wrong_form.stderr
+    assert "training-registration" in wrong_form.stderr
+    empty = run(sqlite_url, "export", "--form", "knowledge-donor", "--source", " ")
+    assert empty.returncode == 2 and "?source=CODE" in empty.stderr

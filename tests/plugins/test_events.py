@@ -274,10 +274,10 @@ def test_event_pages_pass_axe_in_light_and_dark(site, browser):
         assert axe_violations(browser, urls) == []
 
 
-def test_postponed_event_is_marked_everywhere_and_still_takes_registrations(site):
+def test_postponed_event_is_marked_everywhere_and_takes_no_registrations(site):
     doc = page(site, "trainings/postponed-panel/index.html")
     assert "Postponed." in doc.xpath("//*[contains(@class, 'status-banner')]")[0].text_content()
-    assert doc.xpath("//section[@id='register']//form")
+    assert not doc.xpath("//section[@id='register']")  # until it has its new date
     data = json_ld(site, "postponed-panel")
     assert data["eventStatus"] == "https://schema.org/EventPostponed"
     assert data["eventAttendanceMode"] == "https://schema.org/MixedEventAttendanceMode"
@@ -293,3 +293,46 @@ def test_a_wrong_events_setting_stops_the_build_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     output = " ".join((result.stdout + result.stderr).split())
     assert "events: 'now' is 'first of August'" in output
+
+
+def test_json_ld_availability_follows_the_status_the_build_knows(site):
+    def availability(slug):
+        return json_ld(site, slug)["offers"]["availability"].rsplit("/", 1)[1]
+
+    assert availability("digital-skills") == "InStock"
+    assert availability("full-house") == "SoldOut"
+    assert availability("postponed-panel") == "OutOfStock"
+    assert availability("london-cancelled") == "Discontinued"
+    assert availability("spring-past") == "Discontinued"
+
+
+def test_the_endpoint_manifest_lists_every_training_taking_our_form(site):
+    manifest = json.loads((site / "forms" / "manifest.json").read_text(encoding="utf-8"))
+    trainings = manifest["trainings"]
+    # online-weekend registers elsewhere; the blog post is no training.
+    assert "online-weekend" not in trainings and "hello" not in trainings
+    assert {"digital-skills", "full-house", "london-cancelled", "postponed-panel"} <= set(trainings)
+    skills = trainings["digital-skills"]
+    assert (skills["start"], skills["end"]) == (
+        "2013-08-21T09:30:00-04:00", "2013-08-21T17:00:00-04:00"
+    )  # fmt: skip
+    assert (skills["capacity"], skills["status"], skills["zone"]) == (
+        40,
+        "scheduled",
+        "America/New_York",
+    )
+    assert skills["url"].endswith("/trainings/digital-skills/")
+    assert skills["ics_url"].endswith("/trainings/digital-skills/digital-skills.ics")
+    assert trainings["london-cancelled"]["status"] == "cancelled"
+    assert trainings["full-house"]["status"] == "full"
+
+
+def test_the_manifest_carries_each_trainings_own_ics_for_the_confirmation_mail(site):
+    manifest = json.loads((site / "forms" / "manifest.json").read_text(encoding="utf-8"))
+    # The endpoint writes its cancel links with its own public address (FORMS["endpoint"]).
+    assert manifest["endpoint"].startswith(("http://", "https://"))
+    for slug in ("digital-skills", "full-house"):
+        ics = manifest["trainings"][slug]["ics"]
+        assert ics.encode("utf-8") == (site / f"trainings/{slug}/{slug}.ics").read_bytes()
+        (event,) = icalendar.Calendar.from_ical(ics).walk("VEVENT")
+        assert str(event["UID"]) == f"{slug}@organizing20.org"

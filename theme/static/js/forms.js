@@ -52,7 +52,7 @@
     each(form, ".form-field--error", (el) => el.classList.remove("form-field--error"));
   }
 
-  // The markup endpoint/render.py writes without JavaScript.
+  // The markup webforms/render.py writes without JavaScript.
   function showSummary(form, title, items) {
     const titleId = form.getAttribute("data-form") + "--error-summary-title";
     const summary = element("div", "error-summary");
@@ -104,8 +104,9 @@
   const showNotSaved = (form, message) =>
     showSummary(form, "Your form was not sent", [{ message }]);
 
-  function succeed(form) {
-    const next = form.getAttribute("data-thank-you");
+  // A registration's answer names its own page (waitlisted, already registered).
+  function succeed(form, data) {
+    const next = data?.thank_you || form.getAttribute("data-thank-you");
     announce(form, "Thank you. Your form has been sent.");
     if (next) return window.location.assign(next);
     // Ready for another one: a new token, or it counts as a repeat.
@@ -117,9 +118,11 @@
   async function handleResponse(form, response) {
     const status = response.status;
     const data = await response.json().catch(() => null);
-    if (response.ok) return succeed(form);
+    if (response.ok) return succeed(form, data);
     if (status === 422) return showErrors(form, data?.errors || {});
     if (status === 429) {
+      // The endpoint says which limit (network, e-mail address, form) and when to retry.
+      if (typeof data?.error === "string") return showNotSaved(form, `${data.error} Your answers are still here.`);
       const minutes = Math.ceil((parseInt(response.headers.get("Retry-After"), 10) || 0) / 60);
       const when = minutes > 0 ? `in ${minutes} minute${minutes === 1 ? "" : "s"}.` : "later.";
       return showNotSaved(form, `Too many forms have been sent from your network, so ${KEPT} Please try again ${when}`);
@@ -160,6 +163,23 @@
     target.focus({ preventScroll: true });
   }
 
+  // "12 of 40 places left" above a training's form; without it the form works the same.
+  function showPlaces(line) {
+    const form = line.closest("section")?.querySelector("form[data-form]");
+    if (!form) return;
+    const url = form.getAttribute("action").replace(/\/+$/, "") + "/places?for=" + encodeURIComponent(line.getAttribute("data-places-for"));
+    fetch(url, JSON_ONLY)
+      .then((response) => (response.ok ? response.json() : null))
+      .then((places) => {
+        if (!places || places.capacity === null) return;
+        if (!places.open) line.textContent = "Registration is closed.";
+        else if (places.left > 0) line.textContent = `${places.left} of ${places.capacity} places left`;
+        else line.textContent = "Full — join the waitlist";
+        line.hidden = false;
+      })
+      .catch(() => {}); // the page says how many places there are; the form still works
+  }
+
   function start() {
     const params = new URLSearchParams(window.location.search);
     const source = (params.get("source") || params.get("utm_source") || "").trim();
@@ -169,6 +189,7 @@
       fetchStart(form);
       form.addEventListener("submit", (event) => submit(form, event));
     });
+    each(document, "[data-places-for]", showPlaces);
     document.addEventListener("click", followSummaryLink);
   }
 
