@@ -172,12 +172,7 @@ def export(
             raise CommandError("--event needs the training's slug, e.g. digital-skills-for-labor")
     storage = _storage(settings)
     submissions = exporter.select(storage, form, moment, source, event)
-    text = exporter.FORMATS[fmt](form, submissions)
-    if output:
-        Path(output).write_text(text, encoding="utf-8", newline="")
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+    _emit(exporter.FORMATS[fmt](form, submissions), output)
     print(
         f"Wrote {len(submissions)} row(s) of {form_id} as {fmt} "
         f"to {output or 'standard output'}; {exporter.describe_filter(moment, source, event)}.",
@@ -209,12 +204,19 @@ def registrations(slug: str, fmt: str = "html", output: str | None = None) -> di
     )
     title = entry["title"] if entry else slug
     sheet = sheets.sign_in_html(found, title) if fmt == "html" else sheets.sign_in_csv(found)
+    _emit(sheet, output)
     if output:
-        Path(output).write_text(sheet, encoding="utf-8", newline="")
         print(f"Wrote the sign-in sheet to {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(sheet)
     return counts
+
+
+def _emit(text: str, output: str | None) -> None:
+    """Write a command's result to the file `output`, or to standard output."""
+    if output:
+        Path(output).write_text(text, encoding="utf-8", newline="")
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def _today(text: str | None):
@@ -243,11 +245,9 @@ def match(fmt: str = "text", output: str | None = None, today: str | None = None
         day,
     )
     text = matching.FORMATS[fmt](matches)
+    _emit(text, output)
     if output:
-        Path(output).write_text(text, encoding="utf-8", newline="")
         print(f"Wrote {len(matches)} open help request(s) to {output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
     return matches
 
 

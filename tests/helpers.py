@@ -134,3 +134,42 @@ def comparable_output(name, data):
     if name == "sitemap.xml":
         return re.sub(rb"<lastmod>[^<]*</lastmod>", b"<lastmod/>", data)
     return data
+
+
+@contextlib.contextmanager
+def endpoint_process(port, env, log_path, timeout=15.0):
+    """`python -m endpoint --port PORT` with `env`, as `make serve` runs it, until the block ends.
+
+    Its output goes to `log_path`; it must answer /health within `timeout` seconds.
+    """
+    import time
+    import urllib.request
+
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "endpoint", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                if server.poll() is not None:
+                    raise AssertionError(
+                        f"the endpoint exited early:\n{Path(log_path).read_text()}"
+                    )
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise AssertionError(
+                            "the endpoint did not answer /health in time"
+                        ) from None
+                    time.sleep(0.05)
+            yield server
+        finally:
+            server.terminate()
+            server.wait(timeout=10)

@@ -10,12 +10,11 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.helpers import ROOT, free_port, run_pelican, static_server
+from tests.helpers import ROOT, endpoint_process, free_port, run_pelican, static_server
 from webforms.definitions import load_forms
 
 pytestmark = pytest.mark.browser
@@ -51,35 +50,8 @@ def stack(tmp_path_factory):
             "IP_HASH_SALT": "e2e-salt",
             "SMTP_HOST": "",
         }
-        log_path = folder / "endpoint.log"
-        with log_path.open("w") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "endpoint", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                wait_until_healthy(server, endpoint_url, log_path)
-                yield site_url, env
-            finally:
-                server.terminate()
-                server.wait(timeout=10)
-
-
-def wait_until_healthy(server, endpoint_url, log_path, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise AssertionError(f"the endpoint exited early:\n{log_path.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{endpoint_url}/health", timeout=1) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("the endpoint did not answer /health in time")
+        with endpoint_process(port, env, folder / "endpoint.log"):
+            yield site_url, env
 
 
 def exported_rows(env, form_id):

@@ -9,14 +9,11 @@ next people, with JavaScript on and off, land on the waitlist page.
 import json
 import os
 import shutil
-import subprocess
-import sys
 from datetime import date, timedelta
 
 import pytest
 
-from tests.forms.test_forms_e2e import wait_until_healthy
-from tests.helpers import ROOT, free_port, run_pelican, static_server
+from tests.helpers import ROOT, endpoint_process, free_port, run_pelican, static_server
 
 pytestmark = pytest.mark.browser
 
@@ -69,21 +66,8 @@ def stack(tmp_path_factory):
             "IP_HASH_SALT": "e2e-salt",
             "SMTP_HOST": "",
         }
-        log_path = folder / "endpoint.log"
-        with log_path.open("w") as log:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "endpoint", "--port", str(port)],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                wait_until_healthy(server, endpoint_url, log_path)
-                yield site_url
-            finally:
-                server.terminate()
-                server.wait(timeout=10)
+        with endpoint_process(port, env, folder / "endpoint.log"):
+            yield site_url
 
 
 def register(browser, site_url, email, javascript):
