@@ -1,5 +1,6 @@
 """The volunteer-facing tasks in tasks.py: scaffolds and publishing's clear refusals."""
 
+import json
 import os
 import re
 import subprocess
@@ -66,3 +67,23 @@ def test_publish_without_a_target_stops_with_a_clear_message(args, env, message)
     result = _publish(*args, **env)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
+
+
+def _task_names():
+    listing = subprocess.run(
+        [sys.executable, "-m", "invoke", "--list", "--list-format", "json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return [task["name"] for task in json.loads(listing.stdout)["tasks"]]
+
+
+@pytest.mark.parametrize("task", _task_names())
+def test_every_task_prints_its_own_help(task):
+    for args in ([task, "--help"], ["--help", task]):
+        result = subprocess.run(
+            [sys.executable, "-m", "invoke", *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert f"Usage: inv[oke] [--core-opts] {task}" in result.stdout
+        assert "python -m endpoint" not in result.stdout + result.stderr

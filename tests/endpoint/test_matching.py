@@ -231,13 +231,3 @@ def test_match_csv_to_a_file_neutralises_formulas(make_client, sqlite_url, tmp_p
     (row,) = csv.DictReader(io.StringIO(target.read_text(encoding="utf-8")))
     assert row["organization"] == "'=HYPERLINK(1)"
     assert row["donor_email"] == "rosa@example.org"
-
-
-@pytest.mark.parametrize("task", ["match", "introduce", "export"])
-def test_task_help(task):
-    for args in (["--help", task], [task, "--help"]):
-        result = subprocess.run(
-            [INVOKE, *args], cwd=ROOT, capture_output=True, text=True, timeout=60
-        )
-        assert result.returncode == 0, result.stderr
-        assert f"inv[oke] [--core-opts] {task}" in result.stdout

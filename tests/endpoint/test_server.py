@@ -193,17 +193,6 @@ def test_workers_and_threads_must_be_at_least_one(option, capsys):
     assert f"{option} must be 1 or more" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("task", ["export", "forget", "endpoint", "submissions", "notify"])
-def test_invoke_task_help_is_the_task_help(task):
-    result = subprocess.run(
-        [sys.executable, "-m", "invoke", task, "--help"],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert f"Usage: inv[oke] [--core-opts] {task}" in result.stdout
-    assert "python -m endpoint" not in result.stdout + result.stderr
-
-
 # --- Lambda (apig-wsgi) ---------------------------------------------------------------
 
 
