@@ -59,6 +59,15 @@ def put_cached(readers, path, stamp, content, metadata):
     readers._cache[path] = (stamp, (content, metadata))
 
 
+def empty_reader_cache(readers):
+    """Forget the reader cache in memory; its saved file is untouched.
+
+    Relies on: FileDataCacher._cache, read only by get_cached_data and save_cache.
+    Each build makes new Readers, which load the cache from its file.
+    """
+    readers._cache = {}
+
+
 # --- writer (devserver/incremental.py, plugins/events) ---------------------------
 
 

@@ -74,6 +74,10 @@ def test_the_accessors_work_on_pelicans_objects(live, tmp_path):
     assert readers.get_cached_data(str(source)) == ("<p>x</p>", {"title": "x"}), (
         "Readers.get_cached_data no longer reads what put_cached stores in Readers._cache"
     )
+    pelican_private.empty_reader_cache(readers)
+    assert readers.get_cached_data(str(source)) is None, (
+        "Readers.get_cached_data still finds what empty_reader_cache dropped from Readers._cache"
+    )
     assert pelican_private.cacheable_metadata({"title": "x"}) == {"title": "x"}
     assert isinstance(pelican_private.written_files(writer), set), "Writer._written_files"
     assert isinstance(pelican_private.overridden_files(writer), set), "Writer._overridden_files"
