@@ -152,7 +152,7 @@ def endpoint(c, port=8001, host="127.0.0.1", workers=1):
     positional=[],
     help={
         "form": "Form id, e.g. knowledge-donor",
-        "format": "csv, json or osdi (Action Network person signup helper)",
+        "format": "csv, json, xlsx (needs --output) or osdi (Action Network person signup helper)",
         "since": "Only submissions from this date, YYYY-MM-DD (UTC)",
         "source": "Only people who came through this partner's links (?source=CODE)",
         "event": "Only registrations for this training (its slug; training-registration)",
@@ -160,7 +160,7 @@ def endpoint(c, port=8001, host="127.0.0.1", workers=1):
     },
 )
 def export(c, form=None, format="csv", since=None, output=None, source=None, event=None):
-    """Export one form's submissions as CSV, JSON or OSDI; says how many rows and which filter."""
+    """Export one form's submissions as CSV, JSON, xlsx or OSDI; says how many rows and filter."""
     if not form:
         raise Exit("Say which form: `invoke export --form knowledge-donor` (see --help).")
     args = ["export", "--form", form, "--format", format]

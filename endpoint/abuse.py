@@ -2,7 +2,8 @@
 
 - honeypot: a text field people never see (`_hp`); anything in it marks a bot.
 - time trap: `GET /forms/<id>/start` hands the page script a signed start time
-  (`_started`); a submission sooner than MIN_FILL_SECONDS after it is a bot. Without
+  (`_started`); a submission sooner than MIN_FILL_SECONDS after it is not stored (a
+  valid one is asked to be sent again: a person may be quick on the button). Without
   JavaScript there is no start time, so there is no time trap either.
 - rate limits: token buckets (README, "The endpoint's limits") per salted hash of the
   address, counting valid submissions (a whole room on one Wi-Fi gets through) apart

@@ -1,7 +1,8 @@
 """The form endpoint as a plain WSGI application: routing only.
 
 Routes:
-    GET  /health                 200 when the database answers, else 503
+    GET  /health                 200 when the database takes a write, else 503 saying
+                                 which part failed ({"ok": false, "database": ...})
     GET  /forms/<id>/start       {"token": ..., "started": ...} for the page script
     GET  /forms/<id>/cancel?r=<id>&s=<signature>   confirm cancelling a registration;
     POST /forms/<id>/cancel?r=<id>&s=<signature>   cancel it (cancel.py)
@@ -12,7 +13,9 @@ Routes:
 
 A POST with `Accept: application/json` is answered 200 {"ok": true} (a registration
 adds "status" and its "thank_you" page) or 422 {"ok": false, "errors": {field:
-message}}; otherwise success is a 303 redirect
+message}} (a valid one sent too soon after the page opened: {"": "... press the button
+again"}), or 409 {"ok": false, "error": ...} for a page's token sent again with other
+answers (the first are kept); otherwise success is a 303 redirect
 to the thank-you page and an invalid submission a 422 page that keeps every value.
 A submission is committed before success is answered; when the database is down
 the answer is 503 and nothing is claimed as saved.
@@ -108,7 +111,11 @@ class EndpointApp:
         if path.rstrip("/") == "/health":
             if method not in ("GET", "HEAD"):
                 raise HTTPError(405, "Use GET.", [("Allow", "GET, HEAD")])
-            self.storage.ping()
+            try:
+                self.storage.ping()  # a committed write: a full or read-only database fails
+            except StorageUnavailable as error:
+                log.error("endpoint: health check failed: %s", error)
+                return Response.json(503, {"ok": False, "database": str(error)})
             return Response.json(200, {"ok": True, "database": "ok"})
         match = _FORM_ROUTE.match(path)
         if not match:

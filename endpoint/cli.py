@@ -2,14 +2,15 @@
 
 python -m endpoint [--host H] [--port N] [--workers N] [--threads N] [--access-log]
                                               run the endpoint under granian (production too)
-python -m endpoint export --form ID --format csv|json|osdi [--since DATE] [--source CODE]
-                   [--event SLUG] [--output FILE]
+python -m endpoint export --form ID --format csv|json|osdi|xlsx [--since DATE]
+                   [--source CODE] [--event SLUG] [--output FILE]   (xlsx: --output needed)
 python -m endpoint match [--format text|csv] [--output FILE] [--today DATE]
                                               rank knowledge donors for each open help request
 python -m endpoint introduce REQUEST DONOR    record that a request and a donor were put in touch
 python -m endpoint registrations SLUG [--format html|csv] [--output FILE]
                                               a training's counts and sign-in sheet
 python -m endpoint forget EMAIL               delete every submission with that address
+                                              (and, on SQLite, every copy in its files)
 python -m endpoint submissions                count per form and the newest time
 python -m endpoint notify                     send the pending e-mails
 """
@@ -44,10 +45,12 @@ def _storage(settings):
     return open_storage(settings.database_url)
 
 
-def _settings(warn=False):
+def _settings(warn=False, secrets=False):
+    """Settings from the environment; `secrets`: refuse production without FORMS_SECRET and
+    IP_HASH_SALT (the server and `notify`, whose cancel links are signed, need them)."""
     from .settings import Settings
 
-    return Settings.from_env(warn=warn)
+    return Settings.from_env(warn=warn, require_secrets=secrets)
 
 
 def _log_config(access_log: bool) -> dict:
@@ -115,7 +118,7 @@ def serve(
         raise CommandError("--workers must be 1 or more")
     if threads < 1:
         raise CommandError("--threads must be 1 or more")
-    settings = _settings(warn=True)
+    settings = _settings(warn=True, secrets=True)
     storage = _storage(settings)
     try:
         storage.migrate()
@@ -155,6 +158,10 @@ def export(
     form = forms[form_id]
     if fmt not in exporter.FORMATS:
         raise CommandError(f"--format must be one of {', '.join(exporter.FORMATS)}")
+    if fmt in exporter.BINARY_FORMATS and not output:
+        raise CommandError(
+            f"{fmt} is a binary spreadsheet file, not text for the screen: give --output FILE.{fmt}"
+        )
     try:
         moment = exporter.parse_since(since)
     except ValueError as error:
@@ -210,9 +217,11 @@ def registrations(slug: str, fmt: str = "html", output: str | None = None) -> di
     return counts
 
 
-def _emit(text: str, output: str | None) -> None:
-    """Write a command's result to the file `output`, or to standard output."""
-    if output:
+def _emit(text: str | bytes, output: str | None) -> None:
+    """Write a command's result (text, or bytes for a file) to `output`, or standard output."""
+    if isinstance(text, bytes):
+        Path(output).write_bytes(text)
+    elif output:
         Path(output).write_text(text, encoding="utf-8", newline="")
     else:
         sys.stdout.write(text)
@@ -305,8 +314,13 @@ def forget(email: str) -> int:
     """Delete every submission with this e-mail address; prints and returns how many."""
     if "@" not in email:
         raise CommandError("give the e-mail address to forget, like name@example.org")
-    deleted = _storage(_settings()).forget(email)
-    print(f"Deleted {deleted} submission(s) with that e-mail address.")
+    storage = _storage(_settings())
+    try:
+        deleted = storage.forget(email)
+        print(f"Deleted {deleted} submission(s) with that e-mail address.")
+        print(storage.forget_note())
+    finally:
+        storage.close()
     return deleted
 
 
@@ -327,7 +341,7 @@ def notify() -> tuple[int, int]:
 
     from .notify import send_pending
 
-    settings = _settings()
+    settings = _settings(secrets=True)
     if not settings.smtp_host:
         raise CommandError("set SMTP_HOST (and SMTP_PORT, SMTP_USER, ...) to send e-mail")
     sent, pending = send_pending(_storage(settings), load_forms(settings.forms_dir), settings)
@@ -357,7 +371,7 @@ def main(argv=None) -> int:
     commands = parser.add_subparsers(dest="command")
     export_parser = commands.add_parser("export", help="export one form's submissions")
     export_parser.add_argument("--form", required=True, help="form id, e.g. knowledge-donor")
-    export_parser.add_argument("--format", default="csv", choices=("csv", "json", "osdi"))
+    export_parser.add_argument("--format", default="csv", choices=("csv", "json", "osdi", "xlsx"))
     export_parser.add_argument("--since", help="only submissions from this date (UTC)")
     export_parser.add_argument(
         "--source", help="only people who came through this partner's links (?source=CODE)"
@@ -365,7 +379,9 @@ def main(argv=None) -> int:
     export_parser.add_argument(
         "--event", help="only registrations for this training (its slug; training-registration)"
     )
-    export_parser.add_argument("--output", help="write to this file instead of the screen")
+    export_parser.add_argument(
+        "--output", help="write to this file instead of the screen (needed for xlsx)"
+    )
     match_parser = commands.add_parser(
         "match", help="rank knowledge donors for each open help request"
     )
@@ -394,6 +410,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.access_log:
         log.setLevel(logging.DEBUG)
+    from .settings import SettingsError
     from .storage import StorageUnavailable
 
     try:
@@ -413,7 +430,7 @@ def main(argv=None) -> int:
             notify()
         else:
             serve(args.host, args.port, args.workers, args.threads, args.access_log)
-    except CommandError as error:
+    except (CommandError, SettingsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except StorageUnavailable as error:

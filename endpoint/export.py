@@ -1,12 +1,19 @@
-"""Export submissions for organizers: CSV, JSON, or OSDI (Action Network) signups.
+"""Export submissions for organizers: CSV, JSON, xlsx, or OSDI (Action Network) signups.
 
 Filters: `since` (a date), `source` (a partner's code, as recorded at signup from the
 link's ?source=CODE; compared exactly) and `event` (a training's slug). Registrations
 carry a `status` column: registered, waitlisted or cancelled.
 
 CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, a tab
-or a carriage return) are prefixed with an apostrophe, so `=HYPERLINK(...)` typed into
-a form stays text when an organizer opens the file.
+or a carriage return) get an apostrophe in front, so `=HYPERLINK(...)` typed into a
+form stays text when an organizer opens the file. A spreadsheet may split a cell again
+wherever its list separator is (a semicolon in many European locales, a comma, a tab)
+or at a line break, so every such place inside a cell is neutralised the same way:
+`x;=cmd|...` is written `x;'=cmd|...`.
+
+xlsx (openpyxl, imported only for it) has the form's labels as headers, option labels
+instead of codes and every cell typed as text (number format "@"), so "1-4" never
+becomes a date nor a phone number a number; internal columns come last.
 """
 
 from __future__ import annotations
@@ -14,9 +21,13 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The start of the cell, or just after a place a spreadsheet may start a new one (comma,
+# semicolon, tab, line break), then spaces, then a formula's first character.
+_FORMULA_START = re.compile(r"(^|[,;\t\r\n])( *)(?=[=+\-@\t\r])")
 RECORD_COLUMNS = ("id", "form_id", "submitted_at")
 TRAILING_COLUMNS = (
     "source",
@@ -31,9 +42,14 @@ OSDI_PERSON_FIELDS = ("name", "email", "phone", "region")
 
 
 def neutralise(cell) -> str:
-    """A CSV cell that a spreadsheet will show as text, never run as a formula."""
+    """A CSV cell that a spreadsheet will show as text, never run as a formula.
+
+    An apostrophe goes before a formula's first character at the start of the cell and
+    after every separator or line break inside it: whichever separator the spreadsheet
+    splits on, no piece starts with =, +, -, @, a tab or a carriage return.
+    """
     text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    return _FORMULA_START.sub(r"\1\2'", text)
 
 
 def parse_since(text: str | None) -> datetime | None:
@@ -99,23 +115,25 @@ def to_json(form, submissions) -> str:
 def osdi_signup(form, submission) -> dict:
     """One submission as Action Network's person signup helper body (OSDI).
 
-    {"person": {given_names, family_name, email_addresses, phone_numbers,
-    postal_addresses, custom_fields}, "add_tags": [...]}
+    {"person": {given_name, family_name, email_addresses: [{address}],
+    phone_numbers: [{number}], postal_addresses: [{locality}], custom_fields},
+    "add_tags": [...]}, as the helper documents it (given_name, not OSDI's given_names).
+    The helper subscribes the person to the e-mail list: see README before importing.
     """
     fields = submission.fields
     person: dict = {}
     name = _flat(fields.get("name", "")).strip()
     if name:
         given, _, family = name.rpartition(" ")
-        person["given_names"] = given or family
+        person["given_name"] = given or family
         if given:
             person["family_name"] = family
     if fields.get("email"):
-        person["email_addresses"] = [{"address": fields["email"], "primary": True}]
+        person["email_addresses"] = [{"address": fields["email"]}]
     if fields.get("phone"):
-        person["phone_numbers"] = [{"number": fields["phone"], "primary": True}]
+        person["phone_numbers"] = [{"number": fields["phone"]}]
     if fields.get("region"):
-        person["postal_addresses"] = [{"locality": fields["region"], "primary": True}]
+        person["postal_addresses"] = [{"locality": fields["region"]}]
     custom = {}
     for field in form.fields:
         if field.name in OSDI_PERSON_FIELDS or field.name == "source":
@@ -141,7 +159,76 @@ def to_osdi(form, submissions) -> str:
     return json.dumps(bodies, ensure_ascii=False, indent=2) + "\n"
 
 
-FORMATS = {"csv": to_csv, "json": to_json, "osdi": to_osdi}
+# xlsx headers of the columns that are not the form's fields; internal ones come last.
+XLSX_HEADERS = {
+    "id": "Submission id",
+    "form_id": "Form",
+    "submitted_at": "Submitted at (UTC)",
+    "status": "Status",
+    "source": "Source (partner code)",
+    "page_url": "Page address",
+    "consent_at": "Consent given at (UTC)",
+    "consent_version": "Consent version",
+    "consent_sha256": "Consent text SHA-256",
+    "notify_state": "Notification state",
+}
+XLSX_INTERNAL_COLUMNS = ("consent_sha256", "notify_state")
+
+
+def xlsx_rows(form, submissions) -> list[list[str]]:
+    """The xlsx sheet as text: a header row of labels, then one row per submission.
+
+    Options show their labels ("Social media", not social-media), lists joined with "; ".
+    """
+    fields = [field for field in form.fields if field.name != "source"]
+    trailing = [name for name in TRAILING_COLUMNS if name not in XLSX_INTERNAL_COLUMNS]
+    columns = [*record_columns(form), *(f.name for f in fields), *trailing]
+    columns += XLSX_INTERNAL_COLUMNS
+    labels = {field.name: field.label for field in fields}
+    options = {field.name: {o.value: o.label for o in field.options} for field in fields}
+    rows = [[labels.get(name) or XLSX_HEADERS.get(name, name) for name in columns]]
+    for record in records(form, submissions):
+        row = []
+        for name in columns:
+            value = record[name]
+            names = options.get(name)
+            if names and isinstance(value, list):
+                value = [names.get(item, item) for item in value]
+            elif names:
+                value = names.get(value, value)
+            row.append(_flat(value))
+        rows.append(row)
+    return rows
+
+
+def to_xlsx(form, submissions) -> bytes:
+    """An xlsx workbook: one sheet, every cell text (number format "@"), never a formula."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = form.id[:31]
+    bold = Font(bold=True)
+    for number, row in enumerate(xlsx_rows(form, submissions), start=1):
+        for column, text in enumerate(row, start=1):
+            cell = sheet.cell(number, column, value=ILLEGAL_CHARACTERS_RE.sub("", text))
+            cell.data_type = "s"  # openpyxl would take "=..." for a formula
+            cell.number_format = "@"
+            # Text even when someone edits the cell and presses Enter.
+            cell.quotePrefix = text.lstrip(" ").startswith(FORMULA_STARTS)
+            if number == 1:
+                cell.font = bold
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+FORMATS = {"csv": to_csv, "json": to_json, "osdi": to_osdi, "xlsx": to_xlsx}
+# Formats that are bytes, not text: written to a file only.
+BINARY_FORMATS = ("xlsx",)
 
 
 def has_event(form) -> bool:
@@ -186,8 +273,11 @@ def export(
     since: datetime | None = None,
     source: str | None = None,
     event: str | None = None,
-) -> str:
-    """The submissions of `form` (since `since`, from `source`, for `event`) as csv, json, osdi."""
+) -> str | bytes:
+    """The submissions of `form` (since, from `source`, for `event`) as csv, json, osdi, xlsx.
+
+    xlsx is bytes; the others are text.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     return FORMATS[fmt](form, select(storage, form, since, source, event))

@@ -5,13 +5,19 @@ API Gateway HTTP API events (payload 2.0, base64 bodies included), API Gateway R
 events (payload 1.0) and ALB events into WSGI requests and the app's answers back
 into Lambda responses. The app is built on the first event and reused by the warm
 container; the notification e-mail (run when the body is closed) goes before the
-invocation ends.
+invocation ends. The settings are read when the container starts: in production
+(ENVIRONMENT=production or a PostgreSQL DATABASE_URL) a missing FORMS_SECRET or
+IP_HASH_SALT stops it there, the SettingsError naming the variable in the init log.
 """
 
 from __future__ import annotations
 
 from apig_wsgi import make_lambda_handler
 
+from .settings import Settings
+
+# At import (the container's init): a missing secret fails the start, not a request.
+_settings = Settings.from_env()
 _app = None
 _handler = None
 
@@ -21,7 +27,7 @@ def _application(environ, start_response):
     if _app is None:
         from .app import create_app
 
-        _app = create_app()
+        _app = create_app(_settings)
     return _app(environ, start_response)
 
 

@@ -2,24 +2,50 @@
 person who sent a registration or application (their confirmation, from the outbox).
 
 A send that fails leaves the submission stored with notify_state "pending";
-`invoke notify` (or `python -m endpoint notify`) sends whatever is pending. User input
-never reaches a header: the subject and addresses come from the definition and the
-settings, and only a validated e-mail address may become the Reply-To.
+`invoke notify` (or `python -m endpoint notify`) sends whatever is pending. A mail that
+can never be sent as it stands (an address or header that cannot be written) is marked
+"failed" instead, logged, and not tried again. User input never reaches a header: the
+subject and addresses come from the definition and the settings, and only a validated
+e-mail address may become the Reply-To (or the To of the person's own mail), written
+from the parts validation checked, never parsed or decoded again. Non-ASCII addresses
+go out as they are written when the server offers SMTPUTF8; otherwise the domain is
+IDNA-encoded (xn--) and a non-ASCII local part, which cannot be written, is left out.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from functools import partial
+
+from .settings import SettingsError
+from .validation import has_encoded_word
 
 log = logging.getLogger("endpoint")
 
+# The headers that hold addresses: with SMTPUTF8 they may carry UTF-8 as written.
+_ADDRESS_HEADERS = ("From", "To", "Cc", "Reply-To")
 
-def safe_reply_to(address: str) -> str | None:
-    """`address` if it is one valid e-mail address fit for a header, else None."""
+
+class MailSetupError(SettingsError):
+    """The SMTP settings do not fit the server, so every send would fail the same way.
+
+    Its message says what to set. The mail stays pending. (A SettingsError, so
+    `python -m endpoint notify` prints it as an error and exits with status 2.)
+    """
+
+
+class PermanentMailError(Exception):
+    """This one mail can never be sent as it stands (an address or header that cannot
+    be written); it is marked failed rather than retried for ever."""
+
+
+def _checked_address(address: str):
+    """email_validator's result for `address` when it is one valid address fit for a
+    header, exactly as validation normalised it; else None."""
     if not address or any(char in address for char in '\r\n\0,;<>"') or len(address) > 254:
         return None
-    if any(ord(char) < 32 or ord(char) == 127 for char in address):
+    if any(ord(char) < 32 or ord(char) == 127 for char in address) or has_encoded_word(address):
         return None
     from email_validator import EmailNotValidError, validate_email
 
@@ -27,11 +53,40 @@ def safe_reply_to(address: str) -> str | None:
         checked = validate_email(address, check_deliverability=False)
     except EmailNotValidError:
         return None
-    return checked.normalized if checked.normalized == address else None
+    return checked if checked.normalized == address else None
 
 
-def build_message(form, submission, settings):
-    """The notification e-mail for one stored submission."""
+def safe_reply_to(address: str) -> str | None:
+    """`address` if it is one valid e-mail address fit for a header, else None."""
+    checked = _checked_address(address)
+    return checked.normalized if checked else None
+
+
+def mail_address(address: str, smtputf8: bool):
+    """(`address` for a header and the envelope, None) or (None, why it cannot be).
+
+    The address is an email.headerregistry.Address built from the validated local part
+    and domain, so nothing re-parses (or decodes) the text. Without SMTPUTF8 the domain
+    is IDNA-encoded, and a local part with non-ASCII characters cannot be written.
+    """
+    from email.headerregistry import Address
+
+    checked = _checked_address(address)
+    if checked is None:
+        return None, "not a valid e-mail address"
+    if smtputf8:
+        return Address(username=checked.local_part, domain=checked.domain), None
+    if not checked.local_part.isascii():
+        return None, (
+            "its local part (before the @) is not ASCII, and the mail server does not "
+            "offer SMTPUTF8"
+        )
+    return Address(username=checked.local_part, domain=checked.ascii_domain), None
+
+
+def build_message(form, submission, settings, smtputf8=False):
+    """The notification e-mail for one stored submission (`smtputf8`: whether the
+    server takes UTF-8 addresses)."""
     from email.message import EmailMessage
     from email.utils import format_datetime, make_msgid
 
@@ -42,8 +97,8 @@ def build_message(form, submission, settings):
     message["Date"] = format_datetime(datetime.now(UTC))
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)
-    reply_to = safe_reply_to(submission.email)
-    if reply_to:
+    reply_to, why_not = mail_address(submission.email, smtputf8)
+    if reply_to is not None:
         message["Reply-To"] = reply_to
 
     lines = [f"A new submission to “{form.title}” was stored.", ""]
@@ -57,6 +112,12 @@ def build_message(form, submission, settings):
         if "\n" in value:
             value = "\n    " + value.replace("\n", "\n    ")
         lines.append(f"{field.label}: {value}")
+    if reply_to is None and safe_reply_to(submission.email):
+        lines += [
+            "",
+            f"No Reply-To: {submission.email} cannot be written in a header here ({why_not}).",
+            "Write to it from a mail program that can send to such addresses.",
+        ]
     lines += [
         "",
         f"Source: {submission.source or '(none)'}",
@@ -71,8 +132,18 @@ def build_message(form, submission, settings):
     return message
 
 
-def send_message(message, recipients, settings) -> None:
-    """Send over SMTP as configured; raises OSError (or smtplib's errors) on failure."""
+def _starttls_missing(settings) -> str:
+    return (
+        f"the mail server at {settings.smtp_host}:{settings.smtp_port} does not offer "
+        "STARTTLS, which SMTP_TLS=starttls (the default) needs. If it takes TLS from the "
+        "start, set SMTP_TLS=ssl and its TLS port as SMTP_PORT (usually 465); if it has no "
+        "TLS at all (a relay on this machine or a network you trust), set SMTP_TLS=none; "
+        "or point SMTP_HOST and SMTP_PORT at a server that offers STARTTLS (usually port 587)"
+    )
+
+
+def _connect(settings):
+    """An SMTP connection as configured: greeted, encrypted as SMTP_TLS says, logged in."""
     import smtplib
     import ssl
 
@@ -83,48 +154,135 @@ def send_message(message, recipients, settings) -> None:
         )
     else:
         client = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=settings.smtp_timeout)
-    with client:
+    try:
+        client.ehlo_or_helo_if_needed()
         if settings.smtp_tls == "starttls":
+            if not client.has_extn("starttls"):
+                raise MailSetupError(_starttls_missing(settings))
             client.starttls(context=context)
+            client.ehlo()  # what the server offers, asked again over TLS
         if settings.smtp_user:
             client.login(settings.smtp_user, settings.smtp_password)
-        client.send_message(message, from_addr=settings.mail_from, to_addrs=list(recipients))
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _deliver(settings, compose) -> None:
+    """Connect, then send what `compose(smtputf8)` returns: (message, recipients).
+
+    Raises MailSetupError when the settings do not fit the server, PermanentMailError
+    when the message cannot be written, and OSError or smtplib's errors otherwise.
+    """
+    import io
+    from email.generator import BytesGenerator
+
+    with _connect(settings) as client:
+        smtputf8 = client.has_extn("smtputf8")
+        try:
+            message, recipients = compose(smtputf8)
+        except PermanentMailError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a header that cannot be built
+            # (Only the error's type is logged: its text may hold the address.)
+            raise PermanentMailError(f"it cannot be written ({type(error).__name__})") from error
+        addresses = [settings.mail_from, *recipients]
+        addresses += [str(message[name]) for name in _ADDRESS_HEADERS if message[name]]
+        if smtputf8 and not all(address.isascii() for address in addresses):
+            # UTF-8 addresses as written (RFC 6531/6532), not RFC 2047 encoded words.
+            data = io.BytesIO()
+            BytesGenerator(data, policy=message.policy.clone(utf8=True)).flatten(
+                message, linesep="\r\n"
+            )
+            client.sendmail(
+                settings.mail_from,
+                list(recipients),
+                data.getvalue(),
+                mail_options=["SMTPUTF8", "BODY=8BITMIME"],
+            )
+        else:
+            client.send_message(message, from_addr=settings.mail_from, to_addrs=list(recipients))
+
+
+def send_message(message, recipients, settings) -> None:
+    """Send over SMTP as configured; raises MailSetupError (settings that do not fit the
+    server), OSError or smtplib's errors on failure."""
+    _deliver(settings, lambda smtputf8: (message, list(recipients)))
 
 
 def notify_submission(storage, form, submission, settings) -> bool:
     """Try to send one notification and record the outcome; True when it was sent.
 
-    Never raises: a failure only leaves the submission pending.
+    Never raises: a failure leaves the submission pending, or failed when it can never
+    be sent.
     """
+    try:
+        return _notify(storage, form, submission, settings) == "sent"
+    except MailSetupError:
+        return False  # logged, and left pending
+
+
+def _notify(storage, form, submission, settings) -> str:
+    """Send one notification; its state afterwards ("sent", "pending", "failed", or
+    "" when there was nothing to do). Raises MailSetupError after recording it."""
     if submission.notify_state != "pending" or not form.notify:
-        return False
+        return ""
     if not settings.smtp_host:
         # The server warns once at start-up; a line per submission would only repeat it.
         log.debug("endpoint: SMTP_HOST not set; notification %s left pending", submission.id)
-        return False
+        return "pending"
+    state, setup_error = "sent", None
     try:
-        send_message(build_message(form, submission, settings), form.notify, settings)
-    except Exception as error:  # noqa: BLE001 - any failure must leave it pending
+        _deliver(
+            settings,
+            lambda smtputf8: (
+                build_message(form, submission, settings, smtputf8),
+                list(form.notify),
+            ),
+        )
+    except PermanentMailError as error:
+        log.warning(
+            "endpoint: notification %s failed for good (%s); marked failed, "
+            "`invoke notify` will not retry it",
+            submission.id,
+            error,
+        )
+        state = "failed"
+    except MailSetupError as error:
+        log.warning(
+            "endpoint: notification %s not sent: %s; left pending for `invoke notify`",
+            submission.id,
+            error,
+        )
+        state, setup_error = "pending", error
+    except Exception as error:  # noqa: BLE001 - any other failure must leave it pending
         log.warning(
             "endpoint: notification %s not sent (%s); left pending for `invoke notify`",
             submission.id,
             type(error).__name__,
         )
-        sent = False
-    else:
-        sent = True
+        state = "pending"
     try:
-        storage.mark_notified(submission.id, sent, datetime.now(UTC))
+        if state == "failed":
+            storage.mark_undeliverable(submission.id, notification=True)
+        else:
+            storage.mark_notified(submission.id, state == "sent", datetime.now(UTC))
     except Exception as error:  # noqa: BLE001 - the submission itself is safe
         log.warning("endpoint: could not record notification state (%s)", type(error).__name__)
-    return sent
+    if setup_error is not None:
+        raise setup_error
+    return state
 
 
 def send_pending(storage, forms, settings, manifest=None) -> tuple[int, int]:
     """Send every pending e-mail; returns (sent, still pending), both queues counted.
 
     The organizers' notifications, then the mail to the people who sent forms (their
-    registration or application; `manifest` defaults to SITE_MANIFEST's).
+    registration or application; `manifest` defaults to SITE_MANIFEST's). Mail that
+    can never be sent is marked failed and counted in neither. Raises MailSetupError
+    (its message says what to set) when the SMTP settings do not fit the server: the
+    first such failure stops the run, and everything stays pending.
     """
     sent = failed = 0
     for submission in storage.pending_notifications():
@@ -135,15 +293,13 @@ def send_pending(storage, forms, settings, manifest=None) -> tuple[int, int]:
             )
             failed += 1
             continue
-        if notify_submission(storage, form, submission, settings):
-            sent += 1
-        else:
-            failed += 1
+        state = _notify(storage, form, submission, settings)
+        sent, failed = sent + (state == "sent"), failed + (state == "pending")
     if manifest is None:
         from .manifest import Manifest
 
         manifest = Manifest(settings.site_manifest, settings.manifest_ttl)
-    mailed, unsent = send_person_mail(storage, manifest, settings, forms)
+    mailed, unsent = _send_person_mail(storage, manifest, settings, forms, None, True)
     return sent + mailed, failed + unsent
 
 
@@ -194,13 +350,17 @@ def _one_line(text) -> str:
     return " ".join(str(text or "").split())
 
 
-def build_person_message(kind, submission, entry, settings, endpoint="", reply_to=()):
+def build_person_message(
+    kind, submission, entry, settings, endpoint="", reply_to=(), smtputf8=False
+):
     """The e-mail to the person who sent `submission`, telling them `kind`.
 
     `entry` is the manifest's entry for the training or intern call (None when the site
     no longer lists it: the mail then names it by its slug). Registrations say when (in
     the training's own zone), where and what to bring, attach the site's .ics of the
-    training and give a signed link to cancel.
+    training and give a signed link to cancel. The To is the address as validated
+    (see `mail_address`; `smtputf8`: whether the server takes UTF-8 addresses);
+    PermanentMailError when it cannot be written.
     """
     from email.message import EmailMessage
     from email.utils import format_datetime, make_msgid
@@ -210,7 +370,10 @@ def build_person_message(kind, submission, entry, settings, endpoint="", reply_t
     message = EmailMessage()
     message["Subject"] = PERSON_SUBJECTS[kind].format(title=title)
     message["From"] = settings.mail_from
-    message["To"] = submission.email
+    to, why_not = mail_address(submission.email, smtputf8)
+    if to is None:
+        raise PermanentMailError(f"the address cannot be sent to: {why_not}")
+    message["To"] = to
     message["Date"] = format_datetime(datetime.now(UTC))
     domain = settings.mail_from.rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(domain=domain)
@@ -267,8 +430,23 @@ def send_person_mail(storage, manifest, settings, forms=None, submission_ids=Non
 
     `submission_ids` limits it to those submissions (after the answer); `forms` ({id:
     definition}) gives each mail its Reply-To, the form's organizers. Never raises: a mail
-    that cannot be written or sent stays pending, one more attempt counted.
+    that cannot be sent now stays pending, one more attempt counted; one that can never be
+    sent as it stands (an address that cannot be written) is marked failed.
     """
+    return _send_person_mail(storage, manifest, settings, forms, submission_ids, False)
+
+
+def _compose_person_mail(kind, submission, entry, settings, endpoint, organizers, smtputf8):
+    """(The person's mail, [its recipient]) as `_deliver` asks for it."""
+    message = build_person_message(
+        kind, submission, entry, settings, endpoint, organizers, smtputf8
+    )
+    to, _ = mail_address(submission.email, smtputf8)
+    return message, [str(to)]
+
+
+def _send_person_mail(storage, manifest, settings, forms, submission_ids, raise_setup):
+    """`send_person_mail`; with `raise_setup`, a MailSetupError is raised (once recorded)."""
     from .storage.base import APPLIED
 
     try:
@@ -282,32 +460,59 @@ def send_person_mail(storage, manifest, settings, forms=None, submission_ids=Non
         log.debug("endpoint: SMTP_HOST not set; %d mail(s) left pending", len(pending))
         return 0, len(pending)
     sent = failed = 0
-    for mail_id, kind, submission in pending:
+    for number, (mail_id, kind, submission) in enumerate(pending):
         form = (forms or {}).get(submission.form_id)
+        state, setup_error = "sent", None
         try:
+            if safe_reply_to(submission.email) is None:
+                raise PermanentMailError("not a valid address to send to")
             about_kind = "internship" if kind == APPLIED else "training"
             entry = manifest.entry(about_kind, submission.about) if submission.about else None
             endpoint = manifest.endpoint()
-            to = safe_reply_to(submission.email)
-            if to is None:
-                raise ValueError("not an address to send to")
-            message = build_person_message(
-                kind, submission, entry, settings, endpoint, form.notify if form else ()
+            organizers = form.notify if form else ()
+
+            _deliver(
+                settings,
+                partial(
+                    _compose_person_mail, kind, submission, entry, settings, endpoint, organizers
+                ),
             )
-            send_message(message, [to], settings)
-        except Exception as error:  # noqa: BLE001 - any failure must leave it pending
+        except PermanentMailError as error:
+            log.warning(
+                "endpoint: %s mail for %s failed for good (%s); marked failed, "
+                "`invoke notify` will not retry it",
+                kind,
+                submission.id,
+                error,
+            )
+            state = "failed"
+        except MailSetupError as error:
+            log.warning(
+                "endpoint: %s mail for %s not sent: %s; left pending for `invoke notify`",
+                kind,
+                submission.id,
+                error,
+            )
+            state, setup_error = "pending", error
+        except Exception as error:  # noqa: BLE001 - any other failure must leave it pending
             log.warning(
                 "endpoint: %s mail for %s not sent (%s); left pending for `invoke notify`",
                 kind,
                 submission.id,
                 type(error).__name__,
             )
-            ok = False
-        else:
-            ok = True
+            state = "pending"
         try:
-            storage.mark_mail(mail_id, ok, datetime.now(UTC))
+            if state == "failed":
+                storage.mark_undeliverable(mail_id, notification=False)
+            else:
+                storage.mark_mail(mail_id, state == "sent", datetime.now(UTC))
         except Exception as error:  # noqa: BLE001 - the registration itself is safe
             log.warning("endpoint: could not record mail state (%s)", type(error).__name__)
-        sent, failed = sent + ok, failed + (not ok)
+        sent, failed = sent + (state == "sent"), failed + (state == "pending")
+        if setup_error is not None:
+            # Every other mail would fail the same way: they stay pending, untried.
+            if raise_setup:
+                raise setup_error
+            return sent, failed + len(pending) - number - 1
     return sent, failed

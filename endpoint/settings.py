@@ -2,6 +2,12 @@
 
 Every variable is optional for local development; production must set FORMS_SECRET,
 IP_HASH_SALT, DATABASE_URL, SITE_URL and ALLOWED_ORIGINS (see the README).
+
+ENVIRONMENT=production (or any PostgreSQL DATABASE_URL) makes FORMS_SECRET and
+IP_HASH_SALT required: `from_env` raises SettingsError naming the missing ones, so the
+server (`python -m endpoint`) and the Lambda handler refuse to start. Without them each
+process (each Lambda container, each worker) would make up its own, and the rate limits
+and signed start times would change from one request to the next.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'submissions.sqlite3'}"
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 DEFAULT_ALLOWED_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
+REQUIRED_SECRETS = ("FORMS_SECRET", "IP_HASH_SALT")
 
 
 class SettingsError(ValueError):
@@ -92,9 +99,27 @@ class Settings:
         )
 
     @classmethod
-    def from_env(cls, environ=None, warn=True) -> Settings:
-        """Build settings from environment variables (os.environ by default)."""
+    def from_env(cls, environ=None, warn=True, require_secrets=True) -> Settings:
+        """Build settings from environment variables (os.environ by default).
+
+        In production (ENVIRONMENT=production, or a PostgreSQL DATABASE_URL) raises
+        SettingsError unless FORMS_SECRET and IP_HASH_SALT are set; `require_secrets`
+        False is for the organizers' commands that only read the database.
+        """
         env = os.environ if environ is None else environ
+        database_url = env.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+        production = (env.get("ENVIRONMENT") or "").strip().lower() == "production"
+        if require_secrets and (production or database_url.lower().startswith("postgres")):
+            missing = [name for name in REQUIRED_SECRETS if not env.get(name)]
+            if missing:
+                why = "ENVIRONMENT=production" if production else "DATABASE_URL is PostgreSQL"
+                raise SettingsError(
+                    f"{' and '.join(missing)} must be set in production ({why}): every "
+                    "process would otherwise use random values of its own, and the rate "
+                    "limits and the forms' start times would differ from one request to the "
+                    "next. Set each to a long random string (python -c 'import secrets; "
+                    "print(secrets.token_hex(32))'), the same for every process."
+                )
         if warn and (not env.get("FORMS_SECRET") or not env.get("IP_HASH_SALT")):
             log.warning(
                 "endpoint: FORMS_SECRET or IP_HASH_SALT not set; using random values "
@@ -102,7 +127,7 @@ class Settings:
             )
         origins = env.get("ALLOWED_ORIGINS")
         return cls(
-            database_url=env.get("DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_url=database_url,
             site_url=env.get("SITE_URL") or DEFAULT_SITE_URL,
             allowed_origins=(
                 tuple(item.strip() for item in origins.split(",") if item.strip())

@@ -1,9 +1,13 @@
 """The submission flow: check one POSTed form, store it, and say what to answer.
 
-Order of checks: honeypot, time trap, validation, then one storage transaction that
-counts the sender against the rate limit, finds a repeat and stores the submission.
-Every outcome that stores nothing still counts, against its address's junk allowance
-(never the one real people on that address share).
+Order of checks: honeypot, validation (a submission with errors always gets them), the
+time trap, then one storage transaction that counts the sender against the rate limit,
+finds a repeat and stores the submission. The honeypot is answered as a success (a bot
+is not told); a valid submission caught only by the time trap is asked to be sent again
+(a person who pressed the button quickly), never silently dropped. Every outcome that
+stores nothing still counts, against its address's junk allowance (never the one real
+people on that address share). An idempotency token sent again with other content is
+a 409 conflict; the first submission is kept.
 """
 
 from __future__ import annotations
@@ -11,13 +15,14 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timedelta
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from webforms.names import CONSENT, SOURCE, SOURCE_MAX_LENGTH
 
 from . import abuse
 from .manifest import ManifestUnavailable, closed_reason
 from .storage import RateLimited, Submission, format_time
+from .storage.base import email_key
 from .validation import clean_text, validate
 from .web import HTTPError, Response, application_uri, read_body
 
@@ -29,6 +34,14 @@ OK_JSON = b'{"ok": true}'  # what Response.json(200, {"ok": True}) sends, made o
 NOT_SAVED_MANIFEST = (
     "Registration is unavailable for a moment: we could not check the training. "
     "Nothing was saved; please try again in a few minutes."
+)
+SEND_AGAIN = (
+    "The form was sent very soon after the page opened, so it was not saved yet. "
+    "Please check your answers and press the button again."
+)
+ALREADY_SENT = (
+    "This form was already sent from this page, with other answers; the first answers "
+    "were kept. To send another, reload the page."
 )
 
 
@@ -59,10 +72,6 @@ class SubmissionFlow:
             now.timestamp(),
             settings.min_fill_seconds,
         )
-        if trap == "fast":
-            self.count_hit(form, ip_hash, now)
-            log.info("endpoint: %s sent too fast after start; nothing stored", form.id)
-            return self.success(form, wants_json)
 
         referer = environ.get("HTTP_REFERER", "")
         data[SOURCE] = [source(data.get(SOURCE), referer)]
@@ -85,6 +94,11 @@ class SubmissionFlow:
             if refusal:
                 self.count_hit(form, ip_hash, now)
                 return self.invalid(form, environ, data, {about_field: refusal}, wants_json)
+        if trap == "fast":
+            # A bot, or a person quick on the button: ask to send again (not stored).
+            self.count_hit(form, ip_hash, now)
+            log.info("endpoint: %s sent too fast after start; asked to send again", form.id)
+            return self.invalid(form, environ, data, {"": SEND_AGAIN}, wants_json)
 
         fields = {name: value for name, value in result.values.items() if name != SOURCE}
         stamp = format_time(now)
@@ -97,11 +111,11 @@ class SubmissionFlow:
             consent_at=stamp,
             consent_version=form.consent.version,
             consent_sha256=form.consent.sha256,
-            page_url=clean_text(referer)[:PAGE_URL_MAX_LENGTH],
+            page_url=page_address(referer),
             ip_hash=ip_hash,
             user_agent=clean_text(environ.get("HTTP_USER_AGENT", ""))[:USER_AGENT_MAX_LENGTH],
             idempotency_token=abuse.clean_token(data.get(abuse.TOKEN_FIELD)),
-            email=result.email.lower(),
+            email=email_key(result.email),
             content_hash=abuse.content_hash(form.id, fields),
             notify_state="pending" if form.notify else "none",
             about=about,
@@ -124,6 +138,9 @@ class SubmissionFlow:
                 )
         except RateLimited as limited:
             return self.too_many(form, environ, data, limited, wants_json)
+        if not created and conflicts(stored, submission):
+            log.info("endpoint: token of %s sent again with other content; 409", stored.id)
+            return self.already_sent(form, environ, data, wants_json)
         response = self.success(form, wants_json, outcome)
         # Per-submission lines are DEBUG: `--access-log` shows them, production logs stay quiet.
         if created:
@@ -157,6 +174,14 @@ class SubmissionFlow:
         response = self.invalid(form, environ, data, {"": error.message}, wants_json)
         response.status = 429
         response.headers += error.headers
+        return response
+
+    def already_sent(self, form, environ, data, wants_json) -> Response:
+        """409 for a page's token sent again with other answers: the first ones are kept."""
+        if wants_json:
+            return Response.json(409, {"ok": False, "error": ALREADY_SENT})
+        response = self.invalid(form, environ, data, {"": ALREADY_SENT}, wants_json)
+        response.status = 409
         return response
 
     def success(self, form, wants_json: bool, outcome: str = "") -> Response:
@@ -208,6 +233,16 @@ class SubmissionFlow:
             )
 
 
+def conflicts(stored, submission) -> bool:
+    """True when `stored` holds `submission`'s idempotency token but other content."""
+    token = submission.idempotency_token
+    return (
+        token is not None
+        and stored.idempotency_token == token
+        and stored.content_hash != submission.content_hash
+    )
+
+
 def source(submitted, referer: str) -> str:
     """The `source` field, else ?source= or ?utm_source= of the page that sent it."""
     value = submitted[0] if isinstance(submitted, list) and submitted else ""
@@ -222,6 +257,31 @@ def source(submitted, referer: str) -> str:
                 value = clean_text(query[key][0])
                 break
     return value[:SOURCE_MAX_LENGTH]
+
+
+def page_address(referer: str) -> str:
+    """The page that sent the form: its address without the query keys the site does not use.
+
+    Scheme, host and path, and only ?source= and utm_* (how a partner's link is tagged):
+    a link may carry someone's e-mail, phone or a token, which is not the page's address.
+    No user name or password, no fragment.
+    """
+    try:
+        parts = urlsplit(clean_text(referer))
+        host, port = parts.hostname or "", parts.port
+    except ValueError:
+        return ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if port is not None:
+        host = f"{host}:{port}"
+    kept = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key == SOURCE or key.startswith("utm_")
+    ]
+    address = urlunsplit((parts.scheme, host, parts.path, urlencode(kept), ""))
+    return address[:PAGE_URL_MAX_LENGTH]
 
 
 def places_offered(training: dict) -> int | None:

@@ -26,6 +26,20 @@ _WHITESPACE_RUN = re.compile(r"\s+")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_TAB_NEWLINE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Unicode's format characters (category Cf, as of Unicode 16) but the two joiners:
+# invisible, yet they reorder text (U+202E right-to-left override, the isolates
+# U+2066-2069), hide inside words (U+200B, U+2060, U+FEFF, soft hyphen) or carry hidden
+# text (tags, U+E0000 block). One class instead of a lookup per character.
+_FORMAT = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f]"
+)
+# The joiners (U+200C ZWNJ, U+200D ZWJ) stay between two visible characters: emoji
+# sequences (woman + ZWJ + laptop) and Persian, Indic and other scripts' spelling need
+# them. At either end of a word they do nothing visible, so they go.
+_LOOSE_JOINER = re.compile(r"(?<!\S)[\u200c\u200d]+|[\u200c\u200d]+(?!\S)")
 _PHONE = re.compile(r"^[0-9+().\-/\s#*extEXT]+$")
 
 
@@ -47,7 +61,9 @@ def clean_text(value: str, multi_line: bool = False) -> str:
     """Trim and normalise one value.
 
     Single-line values get NFKC (compatibility forms folded, so look-alike full-width
-    letters match) and every run of whitespace or control characters becomes one space.
+    letters match), lose invisible format characters (bidirectional overrides, zero-width
+    spaces, byte order marks; the joiners ZWJ/ZWNJ stay inside words) and every run of
+    whitespace or control characters becomes one space.
     Multi-line values get NFC (the text as written) and keep their line breaks, with
     Windows line endings unified. Control characters and unpaired surrogates (which no
     database can store) are dropped.
@@ -58,6 +74,7 @@ def clean_text(value: str, multi_line: bool = False) -> str:
         return "\n".join(line.rstrip() for line in value.split("\n")).strip()
     value = unicodedata.normalize("NFKC", value)
     value = _CONTROL.sub(" ", _SURROGATE.sub("", value))
+    value = _LOOSE_JOINER.sub("", _FORMAT.sub("", value))
     # Line and paragraph separators count as whitespace too.
     return _WHITESPACE_RUN.sub(" ", value).strip()
 
@@ -171,10 +188,24 @@ def _required_message(definition) -> str:
     return f"Fill in “{definition.label}”."
 
 
+def has_encoded_word(address: str) -> bool:
+    """True when `address` holds "=?", the start of an RFC 2047 encoded word.
+
+    Mail programs (and Python's own parser) decode "=?utf-8?q?...?=" in an address
+    into other characters, even other addresses, so such an address is never accepted.
+    """
+    return "=?" in address
+
+
 def _check_email(value: str, label: str):
     """Return (normalised address, error message or None). No DNS lookups."""
     from email_validator import EmailNotValidError, validate_email
 
+    if has_encoded_word(value):
+        return value, (
+            f"Enter a real e-mail address in “{label}”, like name@example.org "
+            "(it cannot contain “=?”)"
+        )
     try:
         checked = validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:

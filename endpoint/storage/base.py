@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,10 @@ _COUNT_HIT = (
     "step = excluded.step, room = excluded.room "
     "WHERE rate_limits.full_at + excluded.step <= excluded.full_at - excluded.step + excluded.room "
     "RETURNING bucket"
+)
+_HEALTH_WRITE = (
+    "INSERT INTO health (id, checked_at) VALUES (1, ?) "
+    "ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at"
 )
 # Full buckets (the same as no row) are deleted at most this often (per process), not
 # on every request.
@@ -154,6 +159,28 @@ def format_time(moment: datetime) -> str:
 def parse_time(text: str) -> datetime:
     """The stored text back as an aware UTC datetime."""
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def email_key(address: str) -> str:
+    """An e-mail address in the one form the `email` column stores and `forget` looks up.
+
+    Trimmed, lower case and NFC; the domain in Unicode, its ``xn--`` labels decoded
+    (IDNA) and without a final dot: ``Ann@xn--exmple-cua.org`` and ``ann@EXÄMPLE.org.``
+    are both ``ann@exämple.org``, the form the e-mail check already gives (so rows stored
+    before this function existed match too). Text without an @ comes back trimmed, lower.
+    """
+    local, at, domain = unicodedata.normalize("NFC", address.strip().lower()).rpartition("@")
+    if not at:
+        return domain
+    labels = []
+    for label in unicodedata.normalize("NFKC", domain).rstrip(".").split("."):
+        if label.startswith("xn--"):
+            try:
+                label = label.encode("ascii").decode("idna")
+            except UnicodeError:
+                pass  # not valid punycode: keep it as typed
+        labels.append(label)
+    return unicodedata.normalize("NFC", f"{local}@{'.'.join(labels)}".lower())
 
 
 @dataclass(frozen=True)
@@ -304,6 +331,15 @@ class Storage:
         return files
 
     def _migrate(self, connection) -> None:
+        files = self.migration_files()
+        try:
+            # A read first (no write transaction): an up-to-date database that stopped
+            # taking writes still opens, and /health can say that writing is what fails.
+            applied = self._execute(connection, "SELECT version FROM schema_migrations")
+            if {version for version, _ in files} <= {row[0] for row in applied.fetchall()}:
+                return
+        except self.driver_errors:
+            pass  # a new database (no schema_migrations yet): migrate it below
         self._begin(connection)
         try:
             self._lock_migrations(connection)
@@ -315,7 +351,7 @@ class Storage:
             applied = {
                 row[0] for row in self._execute(connection, "SELECT version FROM schema_migrations")
             }
-            for version, path in self.migration_files():
+            for version, path in files:
                 if version in applied:
                     continue
                 self._apply_migration(connection, path.read_text(encoding="utf-8"))
@@ -344,8 +380,28 @@ class Storage:
         )
 
     def ping(self) -> None:
-        """Raise StorageUnavailable unless the database answers."""
-        self._run(lambda c: self._execute(c, "SELECT 1").fetchone())
+        """Raise StorageUnavailable unless the database takes a write.
+
+        The write (the one row of the health table, migration 0008) is committed, so a
+        full disk or a read-only database fails here as a submission would. The message
+        says which part failed (reaching and opening the database, or writing) and the
+        driver's error code, never its text (which may name hosts or files).
+        """
+        stamp = format_time(datetime.now(UTC))
+        with self._lock:
+            try:
+                self._run(lambda c: self._execute(c, _HEALTH_WRITE, (stamp,)))
+                return
+            except StorageUnavailable as error:
+                cause = error.__cause__
+            part = "cannot take a write"
+            try:  # does it open and answer a read (outside any write transaction)?
+                self._execute(self._ensure_connection(), "SELECT 1").fetchone()
+            except (*self.driver_errors, OSError) as error:
+                self._drop_connection()
+                part, cause = "cannot be reached or opened", error
+            code = getattr(cause, "sqlite_errorname", None) or type(cause).__name__
+            raise StorageUnavailable(f"database {part} ({code})") from cause
 
     def close(self) -> None:
         """Close the connection; the next call opens a new one."""
@@ -434,7 +490,8 @@ class Storage:
         Returns (submission, outcome): REGISTERED while places are left (`capacity` None
         is no limit), else WAITLISTED; ALREADY_REGISTERED, with the earlier submission and
         nothing stored, when the same e-mail already holds a place or a waitlist spot. A
-        retry of the same request (its idempotency token) gets the first answer again.
+        retry of the same request (its idempotency token) gets the first answer again,
+        also when its content differs (the submission flow answers that with a 409).
         The training's places are locked for the transaction (`_lock_places`), so
         registrations arriving together, from any process, are counted one after another.
         Raises RateLimited as `store` does.
@@ -447,22 +504,25 @@ class Storage:
                 # Raises RateLimited over a limit, which rolls the whole transaction back.
                 self._count_hit(connection, submission.ip_hash, now, rate_limit, window)
             self._lock_places(connection, *key)
+            if submission.idempotency_token:
+                # The same page's token again: the first answer, whatever was changed
+                # (the caller tells a retry from other content by content_hash).
+                earlier = self._find_same(connection, submission)
+                if earlier is not None:
+                    return earlier, earlier.status
             row = self._execute(
                 connection,
                 f"{_SELECT} WHERE email = ? AND form_id = ? AND about = ? AND status IN (?, ?)",
                 (submission.email, *key, REGISTERED, WAITLISTED),
             ).fetchone()
-            if row is not None:
-                earlier = Submission.from_row(row)
-                token = submission.idempotency_token
-                same_request = token is not None and earlier.idempotency_token == token
-                return earlier, earlier.status if same_request else ALREADY_REGISTERED
+            if row is not None:  # the same e-mail, from another page (another token)
+                return Submission.from_row(row), ALREADY_REGISTERED
             status = REGISTERED
             if capacity is not None and self._places_taken(connection, *key) >= capacity:
                 status = WAITLISTED
             stored = replace(submission, status=status)
             if self._execute(connection, _INSERT, stored.as_row()).rowcount != 1:
-                raise _Conflict()  # the same token, sent with another e-mail address
+                raise _Conflict()  # the same token, stored by a concurrent request
             self._queue_mail(connection, stored.id, status, now)  # registered or waitlisted
             return stored, status
 
@@ -606,8 +666,13 @@ class Storage:
         return [Submission.from_row(row) for row in rows]
 
     def forget(self, email: str) -> int:
-        """Delete every submission with this e-mail address; returns how many."""
-        key = email.strip().lower()
+        """Delete every submission with this e-mail address; returns how many.
+
+        The address is compared in the form `email_key` gives (case, Unicode, IDNA).
+        Then `_erase_copies` removes the copies the database keeps where it can, and
+        `forget_note` says what it did.
+        """
+        key = email_key(email)
 
         def work(connection):
             # The person's introductions go with their submissions.
@@ -621,7 +686,20 @@ class Storage:
             cursor = self._execute(connection, "DELETE FROM submissions WHERE email = ?", (key,))
             return cursor.rowcount
 
-        return self._run(work)
+        deleted = self._run(work)
+        self._erase_copies()
+        return deleted
+
+    def _erase_copies(self) -> None:
+        """Remove the copies of deleted rows the database keeps, where it can (SQLite)."""
+
+    def forget_note(self) -> str:
+        """What `forget` left behind, in words for the organizer (PostgreSQL's case here)."""
+        return (
+            "PostgreSQL no longer returns the deleted rows, but their bytes stay in its "
+            "table files until autovacuum reuses the space, and in its write-ahead log and "
+            "any backups until those are recycled."
+        )
 
     def counts(self) -> list[tuple[str, int, str]]:
         """[(form id, number of submissions, newest submitted_at)] by form id."""
@@ -798,6 +876,21 @@ class Storage:
             query = "UPDATE outbox SET attempts = attempts + 1 WHERE id = ?"
             params = (mail_id,)
         self._run(lambda c: self._execute(c, query, params))
+
+    def mark_undeliverable(self, row_id: str, notification: bool) -> None:
+        """Record a mail that can never be sent: state "failed", never tried again.
+
+        `notification`: the organizers' notification of submission `row_id`; otherwise
+        the outbox mail `row_id`.
+        """
+        if notification:
+            query = (
+                "UPDATE submissions SET notify_state = 'failed', "
+                "notify_attempts = notify_attempts + 1 WHERE id = ?"
+            )
+        else:
+            query = "UPDATE outbox SET state = 'failed', attempts = attempts + 1 WHERE id = ?"
+        self._run(lambda c: self._execute(c, query, (row_id,)))
 
     def mail_of(self, submission_id: str) -> list[tuple[str, str, int]]:
         """[(kind, state, attempts)] of one submission's mail, oldest first."""

@@ -7,7 +7,7 @@ import sqlite3
 from pathlib import Path
 from urllib.parse import unquote
 
-from .base import Storage
+from .base import Storage, StorageUnavailable
 
 try:
     import fcntl
@@ -22,8 +22,14 @@ def sqlite_path(url: str) -> Path:
     return Path(unquote(url[len("sqlite:///") :]))
 
 
+# The database, its -wal and -shm files (which SQLite creates with the database file's
+# permissions) and the -writer-lock file are the owner's alone, and so is a data folder
+# the storage creates.
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700
+
+
 class SQLiteStorage(Storage):
-    """Submissions in one SQLite file (WAL journal, synchronous=NORMAL).
+    """Submissions in one SQLite file (WAL journal, synchronous=NORMAL, secure_delete).
 
     One connection, shared by the server's threads behind the storage lock: every
     submission is a write transaction and SQLite serialises writers anyway, and its busy
@@ -40,9 +46,20 @@ class SQLiteStorage(Storage):
         super().__init__(url)
         self.path = sqlite_path(url)
         self._writer_lock: tuple[int, int] | None = None  # (process id, descriptor)
+        self._copies_left = False  # the last forget could not empty the WAL
 
     def _connect(self):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        folder = self.path.parent
+        if not folder.exists():
+            folder.mkdir(parents=True, mode=PRIVATE_FOLDER, exist_ok=True)
+            os.chmod(folder, PRIVATE_FOLDER)  # whatever the umask
+        # Create the file before SQLite does, readable by its owner only: SQLite gives the
+        # -wal and -shm files the database file's permissions. An existing file is left
+        # as it is.
+        try:
+            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+        except OSError:
+            pass  # sqlite3.connect below reports it (as the database being unavailable)
         # Autocommit mode: transactions are begun explicitly (BEGIN IMMEDIATE), so
         # writers queue on the busy timeout instead of failing mid-transaction.
         connection = sqlite3.connect(
@@ -56,7 +73,41 @@ class SQLiteStorage(Storage):
         # that need power-loss durability use PostgreSQL (see DEPLOY.md).
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.execute("PRAGMA busy_timeout=10000")
+        # Deleted rows (and freed pages) are overwritten with zeros, so `forget` leaves
+        # no copy in the database file; many builds have this on already.
+        connection.execute("PRAGMA secure_delete=ON")
         return connection
+
+    def _erase_copies(self) -> None:
+        """Copy the write-ahead log into the database and empty it (after `forget`).
+
+        The WAL still holds earlier versions of the deleted rows' pages until then. Waits
+        up to the busy timeout for connections reading an older snapshot; if one still is,
+        the log stays as it is and `forget_note` says so.
+        """
+        with self._lock:
+            try:
+                connection = self._ensure_connection()
+                busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            except sqlite3.Error as error:
+                self._drop_connection()
+                raise StorageUnavailable(f"database error ({type(error).__name__})") from error
+            self._copies_left = bool(busy)
+
+    def forget_note(self) -> str:
+        """What the last `forget` left in the database files."""
+        if self._copies_left:
+            return (
+                f"Another connection was reading, so {self.path.name}-wal could not be "
+                "emptied: it may still hold copies of the deleted rows until SQLite's next "
+                "checkpoint. Run forget with the same address again when the endpoint is "
+                "quiet."
+            )
+        return (
+            "No copy is left in the database files: SQLite overwrote the deleted rows with "
+            f"zeros and emptied its write-ahead log ({self.path.name}-wal). Backups and "
+            "exports made earlier still hold them."
+        )
 
     def _begin(self, connection) -> None:
         self._lock_writers()

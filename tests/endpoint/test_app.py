@@ -26,6 +26,41 @@ def test_health_reports_the_database(client):
     assert answer.json() == {"ok": True, "database": "ok"}
 
 
+def make_read_only(storage, monkeypatch):
+    """Make every connection of `storage` refuse writes, as a read-only database does.
+
+    (A chmod would not do: the tests may run as root, whom it does not stop.) The schema is migrated
+    first, as it is on a database that turned read-only in service.
+    """
+    storage.migrate()
+    storage.close()
+    connect = storage._connect
+    statement = (
+        "PRAGMA query_only = ON"
+        if storage.placeholder == "?"
+        else "SET default_transaction_read_only = on"
+    )
+
+    def read_only():
+        connection = connect()
+        connection.execute(statement)
+        return connection
+
+    monkeypatch.setattr(storage, "_connect", read_only)
+
+
+def test_health_says_when_the_database_cannot_take_a_write(make_client, database_url, monkeypatch):
+    client = make_client(database_url=database_url)
+    make_read_only(client.app.storage, monkeypatch)
+    answer = client.request("GET", "/health")
+    assert answer.status == 503
+    data = answer.json()
+    assert data["ok"] is False
+    assert "write" in data["database"]
+    # A submission fails the same way: the check is honest.
+    assert client.post("help-request", valid("help-request")).status == 503
+
+
 def test_unknown_form_and_path_are_404(client):
     assert client.post("no-such-form", valid("knowledge-donor")).status == 404
     assert client.request("GET", "/nothing").status == 404
@@ -188,16 +223,59 @@ def test_honeypot_is_answered_as_accepted_but_nothing_is_stored(client):
     assert rows(client) == []
 
 
-def test_time_trap_drops_fast_submissions_and_keeps_slow_ones(make_client):
+def test_time_trap_asks_a_fast_valid_sender_to_send_again_and_keeps_the_second(make_client):
     clock = FakeClock()
     client = make_client(clock=clock, min_fill_seconds=3)
     started = client.request("GET", "/forms/knowledge-donor/start").json()["started"]
     clock.now += 1
-    fast = client.post("knowledge-donor", valid("knowledge-donor", _started=started))
-    assert fast.status == 200 and rows(client) == []
+    data = valid("knowledge-donor", _started=started, _token="F" * 32)
+    fast = client.post("knowledge-donor", data)
+    # Not a silent "thank you": nothing was stored, so the person is asked to send again.
+    assert fast.status == 422 and fast.json()["ok"] is False
+    assert "again" in fast.json()["errors"][""]
+    assert rows(client) == []
     clock.now += 5
-    slow = client.post("knowledge-donor", valid("knowledge-donor", _started=started))
+    slow = client.post("knowledge-donor", data)
     assert slow.status == 200 and len(rows(client)) == 1
+
+
+def test_fast_submission_with_empty_required_fields_gets_its_errors(make_client):
+    clock = FakeClock()
+    client = make_client(clock=clock, min_fill_seconds=3)
+    started = client.request("GET", "/forms/knowledge-donor/start").json()["started"]
+    clock.now += 1
+    answer = client.post("knowledge-donor", {"_started": started})
+    assert answer.status == 422
+    assert {"name", "email", "consent"} <= set(answer.json()["errors"])
+    assert rows(client) == []
+
+
+def test_fast_valid_submission_without_javascript_gets_the_form_back_filled_in(make_client):
+    clock = FakeClock()
+    client = make_client(clock=clock, min_fill_seconds=3)
+    started = client.request("GET", "/forms/knowledge-donor/start").json()["started"]
+    clock.now += 1
+    data = valid("knowledge-donor", _started=started)
+    answer = client.post("knowledge-donor", data, accept_json=False)
+    assert answer.status == 422
+    page = html.fromstring(answer.body)
+    summary = page.xpath('//*[contains(@class, "error-summary")]')[0].text_content()
+    assert "again" in summary
+    assert page.xpath('//input[@name="name"]/@value') == ["Rosa Parks-Lopez"]
+    assert rows(client) == []
+
+
+def test_too_fast_and_honeypot_count_against_the_junk_allowance(make_client):
+    clock = FakeClock()
+    client = make_client(clock=clock, min_fill_seconds=3, junk_limit_per_hour=2)
+    started = client.request("GET", "/forms/knowledge-donor/start").json()["started"]
+    clock.now += 1
+    fast = valid("knowledge-donor", _started=started)
+    assert client.post("knowledge-donor", fast).status == 422
+    assert client.post("knowledge-donor", valid("knowledge-donor", _hp="x")).status == 200
+    assert client.post("knowledge-donor", fast).status == 429
+    # The honeypot stays silent: a bot is told it was accepted (until the junk limit).
+    assert rows(client) == []
 
 
 def test_forged_or_missing_start_time_means_no_time_trap(make_client):
@@ -297,10 +375,36 @@ def test_rate_limit_is_429_with_retry_after(make_client):
 def test_same_token_is_stored_once_and_answered_as_the_first(client):
     data = valid("knowledge-donor", _token="A" * 32)
     first = client.post("knowledge-donor", data)
-    changed = client.post("knowledge-donor", {**data, "name": "Someone Else"})
-    again = client.post("knowledge-donor", data, accept_json=False)
-    assert (first.status, changed.status, again.status) == (200, 200, 303)
+    again = client.post("knowledge-donor", data)
+    again_html = client.post("knowledge-donor", data, accept_json=False)
+    assert (first.status, again.status, again_html.status) == (200, 200, 303)
+    assert again.json() == {"ok": True}
     assert [row.fields["name"] for row in rows(client)] == ["Rosa Parks-Lopez"]
+
+
+def test_same_token_with_other_content_is_a_conflict_and_the_first_is_kept(client):
+    data = valid("knowledge-donor", _token="A" * 32)
+    assert client.post("knowledge-donor", data).status == 200
+    changed = client.post("knowledge-donor", {**data, "name": "Someone Else"})
+    assert changed.status == 409
+    assert changed.json()["ok"] is False
+    assert "already sent" in changed.json()["error"] and "reload" in changed.json()["error"]
+    page = client.post("knowledge-donor", {**data, "name": "Someone Else"}, accept_json=False)
+    assert page.status == 409 and page.headers["content-type"].startswith("text/html")
+    assert "already sent" in html.fromstring(page.body).text_content()
+    assert [row.fields["name"] for row in rows(client)] == ["Rosa Parks-Lopez"]
+
+
+@pytest.mark.parametrize("change", [{"name": "Kim Other"}, {"email": "other@example.org"}])
+def test_registration_token_repeat_with_other_content_is_a_conflict(client, change):
+    data = valid("training-registration", _token="R" * 32)
+    first = client.post("training-registration", data)
+    assert first.json()["status"] == "registered"
+    assert client.post("training-registration", data).json() == first.json()
+    changed = client.post("training-registration", {**data, **change})
+    assert changed.status == 409 and "already sent" in changed.json()["error"]
+    [row] = rows(client)
+    assert (row.fields["name"], row.email) == ("Kim Lee", "kim@example.org")
 
 
 def test_without_javascript_an_identical_resend_is_recognised(make_client):

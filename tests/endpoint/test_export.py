@@ -90,11 +90,11 @@ def test_osdi_export_is_the_person_signup_helper_shape(filled, sqlite_url):
     assert len(bodies) == 3
     third = bodies[2]
     person = third["person"]
-    assert person["given_names"] == "Rosa"
+    assert person["given_name"] == "Rosa"
     assert person["family_name"] == "Parks-Lopez"
-    assert person["email_addresses"] == [{"address": "Rosa@example.org", "primary": True}]
-    assert person["phone_numbers"] == [{"number": "+1 212 555 0100", "primary": True}]
-    assert person["postal_addresses"] == [{"locality": "Brooklyn, NY", "primary": True}]
+    assert person["email_addresses"] == [{"address": "Rosa@example.org"}]
+    assert person["phone_numbers"] == [{"number": "+1 212 555 0100"}]
+    assert person["postal_addresses"] == [{"locality": "Brooklyn, NY"}]
     assert person["custom_fields"]["knowledge_donor_hours"] == "20+"
     assert person["custom_fields"]["knowledge_donor_skills"] == "social-media; other"
     assert third["add_tags"] == ["knowledge-donor", "skills: social-media", "skills: other"]
@@ -142,7 +142,7 @@ def test_osdi_single_word_name():
         idempotency_token=None, email="c@e.org", content_hash="", notify_state="none",
     )  # fmt: skip
     body = osdi_signup(form, submission)
-    assert body["person"]["given_names"] == "Cher" and "family_name" not in body["person"]
+    assert body["person"]["given_name"] == "Cher" and "family_name" not in body["person"]
     assert body["person"]["custom_fields"]["training_registration_event"] == "digital-skills"
     assert body["add_tags"] == ["training-registration"]
 

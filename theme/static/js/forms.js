@@ -120,6 +120,11 @@
     const data = await response.json().catch(() => null);
     if (response.ok) return succeed(form, data);
     if (status === 422) return showErrors(form, data?.errors || {});
+    if (status === 409) {
+      // This page's form was already sent, with other answers: the first ones were kept.
+      const message = typeof data?.error === "string" && data.error;
+      return showNotSaved(form, message || "This form was already sent. To send another, reload the page.");
+    }
     if (status === 429) {
       // The endpoint says which limit (network, e-mail address, form) and when to retry.
       if (typeof data?.error === "string") return showNotSaved(form, `${data.error} Your answers are still here.`);
