@@ -223,6 +223,34 @@ def notify_submission(storage, form, submission, settings) -> bool:
         return False  # logged, and left pending
 
 
+def _attempt(what: str, send) -> tuple[str, MailSetupError | None]:
+    """Run `send()`; returns the mail's state afterwards and the setup error, if any.
+
+    "sent"; "failed" for a mail that can never go (never retried); "pending" for
+    anything else, with the MailSetupError when the SMTP settings do not fit the server.
+    """
+    try:
+        send()
+    except PermanentMailError as error:
+        log.warning(
+            "endpoint: %s failed for good (%s); marked failed, `invoke notify` will not retry it",
+            what,
+            error,
+        )
+        return "failed", None
+    except MailSetupError as error:
+        log.warning("endpoint: %s not sent: %s; left pending for `invoke notify`", what, error)
+        return "pending", error
+    except Exception as error:  # noqa: BLE001 - any other failure must leave it pending
+        log.warning(
+            "endpoint: %s not sent (%s); left pending for `invoke notify`",
+            what,
+            type(error).__name__,
+        )
+        return "pending", None
+    return "sent", None
+
+
 def _notify(storage, form, submission, settings) -> str:
     """Send one notification; its state afterwards ("sent", "pending", "failed", or
     "" when there was nothing to do). Raises MailSetupError after recording it."""
@@ -232,37 +260,16 @@ def _notify(storage, form, submission, settings) -> str:
         # The server warns once at start-up; a line per submission would only repeat it.
         log.debug("endpoint: SMTP_HOST not set; notification %s left pending", submission.id)
         return "pending"
-    state, setup_error = "sent", None
-    try:
-        _deliver(
+    state, setup_error = _attempt(
+        f"notification {submission.id}",
+        lambda: _deliver(
             settings,
             lambda smtputf8: (
                 build_message(form, submission, settings, smtputf8),
                 list(form.notify),
             ),
-        )
-    except PermanentMailError as error:
-        log.warning(
-            "endpoint: notification %s failed for good (%s); marked failed, "
-            "`invoke notify` will not retry it",
-            submission.id,
-            error,
-        )
-        state = "failed"
-    except MailSetupError as error:
-        log.warning(
-            "endpoint: notification %s not sent: %s; left pending for `invoke notify`",
-            submission.id,
-            error,
-        )
-        state, setup_error = "pending", error
-    except Exception as error:  # noqa: BLE001 - any other failure must leave it pending
-        log.warning(
-            "endpoint: notification %s not sent (%s); left pending for `invoke notify`",
-            submission.id,
-            type(error).__name__,
-        )
-        state = "pending"
+        ),
+    )
     try:
         if state == "failed":
             storage.mark_undeliverable(submission.id, notification=True)
@@ -462,46 +469,27 @@ def _send_person_mail(storage, manifest, settings, forms, submission_ids, raise_
     sent = failed = 0
     for number, (mail_id, kind, submission) in enumerate(pending):
         form = (forms or {}).get(submission.form_id)
-        state, setup_error = "sent", None
-        try:
+
+        def send(kind=kind, submission=submission, form=form):
             if safe_reply_to(submission.email) is None:
                 raise PermanentMailError("not a valid address to send to")
             about_kind = "internship" if kind == APPLIED else "training"
             entry = manifest.entry(about_kind, submission.about) if submission.about else None
-            endpoint = manifest.endpoint()
             organizers = form.notify if form else ()
-
             _deliver(
                 settings,
                 partial(
-                    _compose_person_mail, kind, submission, entry, settings, endpoint, organizers
+                    _compose_person_mail,
+                    kind,
+                    submission,
+                    entry,
+                    settings,
+                    manifest.endpoint(),
+                    organizers,
                 ),
             )
-        except PermanentMailError as error:
-            log.warning(
-                "endpoint: %s mail for %s failed for good (%s); marked failed, "
-                "`invoke notify` will not retry it",
-                kind,
-                submission.id,
-                error,
-            )
-            state = "failed"
-        except MailSetupError as error:
-            log.warning(
-                "endpoint: %s mail for %s not sent: %s; left pending for `invoke notify`",
-                kind,
-                submission.id,
-                error,
-            )
-            state, setup_error = "pending", error
-        except Exception as error:  # noqa: BLE001 - any other failure must leave it pending
-            log.warning(
-                "endpoint: %s mail for %s not sent (%s); left pending for `invoke notify`",
-                kind,
-                submission.id,
-                type(error).__name__,
-            )
-            state = "pending"
+
+        state, setup_error = _attempt(f"{kind} mail for {submission.id}", send)
         try:
             if state == "failed":
                 storage.mark_undeliverable(mail_id, notification=False)
