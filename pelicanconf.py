@@ -38,6 +38,14 @@ PAGE_PATHS = ["pages"]
 # Copied as they are: images (show one with `![what it shows]({static}/images/NAME)`),
 # documents to download (`[the guide]({static}/files/guide.pdf)`) and extra files.
 STATIC_PATHS = ["images", "files", "extra"]
+# The picture a shared link shows (Open Graph, Twitter cards), with its text for
+# people who cannot see it. Our own, in the theme.
+SHARE_IMAGE = {
+    "path": "theme/img/share.png",
+    "width": 1200,
+    "height": 630,
+    "alt": "Organizing 2.0: online organizing skills for unions and community groups",
+}
 # Markdown under another extension or in capitals is read too (Pelican matches case).
 READERS = {extension: MarkdownReader for extension in ("MD", "Md", "MARKDOWN", "Markdown", "MDOWN")}
 # Files nobody writes on purpose: hidden files (.DS_Store, .swp), editor backups.

@@ -6,6 +6,7 @@ content/ is tested for what holds for any content in test_real_content.py."""
 import json
 import re
 import shutil
+from urllib.parse import urljoin, urlsplit
 
 import lxml.etree
 import lxml.html
@@ -232,3 +233,24 @@ def test_publish_build_links_absolutely_and_leaves_drafts_out(tmp_path):
     everything = " ".join(p.read_text(encoding="utf-8") for p in output.rglob("*.html"))
     assert "Unfinished thoughts" not in everything
     assert not (output / "drafts").exists()
+
+
+def test_every_page_has_its_icons_canonical_address_and_share_card(built_site):
+    """No page asks for an icon that is not there; every page says how to share it."""
+    pages = sorted(built_site.rglob("*.html"))
+    assert pages
+    for path in pages:
+        head = lxml.html.parse(str(path)).getroot().head
+        page_url = "http://site/" + path.relative_to(built_site).as_posix()
+        for link in head.xpath("link[@rel='icon' or @rel='apple-touch-icon']"):
+            target = urlsplit(urljoin(page_url, link.get("href"))).path
+            assert (built_site / target.lstrip("/")).is_file(), (path, link.get("href"))
+        meta = {m.get("property") or m.get("name"): m.get("content") for m in head.xpath("meta")}
+        canonical = head.xpath("link[@rel='canonical']/@href")
+        assert len(canonical) == 1, path
+        assert meta["og:url"] == canonical[0], path
+        assert meta["og:url"].startswith(("http://", "https://")), path
+        assert meta["og:title"] and meta["og:description"], path
+        assert meta["og:image"].endswith("/theme/img/share.png"), path
+        assert meta["og:image:alt"] and meta["twitter:card"] == "summary_large_image", path
+    assert (built_site / "theme/img/favicon.ico").read_bytes()[:4] == b"\0\0\1\0"  # an icon
