@@ -149,7 +149,7 @@ class EndpointApp:
 
     def places(self, form, environ) -> Response:
         """Places taken and left at one training (`?for=slug`), for the page's places line."""
-        if not form.about or form.about[0] != "training":
+        if form.about_kind != "training":
             raise HTTPError(404, "This form has no places.")
         slug = parse_qs(environ.get("QUERY_STRING", "")).get("for", [""])[0]
         try:

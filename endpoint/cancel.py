@@ -38,7 +38,7 @@ def page(status: int, title: str, paragraphs, site_url: str, form: str = "") -> 
 def cancel(app, form, environ, method: str, allowed: bool) -> Response:
     """Answer GET (confirm) or POST (cancel) on /forms/<id>/cancel."""
     site_url = app.settings.site_url
-    if not form.about or form.about[0] != "training":
+    if form.about_kind != "training":
         raise HTTPError(404, "This form has no registrations to cancel.")
     if method not in ("GET", "HEAD", "POST"):
         raise HTTPError(405, "Use the button on the cancel page.", [("Allow", ALLOW)])

@@ -169,8 +169,8 @@ def export(
     if source is not None and not source.strip():
         raise CommandError("--source needs the partner's code, as in their links' ?source=CODE")
     if event is not None:
-        if not exporter.has_event(form):
-            with_event = [f.id for f in forms.values() if exporter.has_event(f)]
+        if form.about_kind != "training":
+            with_event = [f.id for f in forms.values() if f.about_kind == "training"]
             raise CommandError(
                 f"--event only applies to a form with an event field "
                 f"({', '.join(with_event) or 'none'}), not {form_id!r}"

@@ -71,7 +71,7 @@ def _flat(value) -> str:
 
 def record_columns(form) -> tuple[str, ...]:
     """The columns before the form's fields: a registration's status comes with them."""
-    if form.about and form.about[0] == "training":
+    if form.about_kind == "training":
         return (*RECORD_COLUMNS, "status")
     return RECORD_COLUMNS
 
@@ -231,11 +231,6 @@ FORMATS = {"csv": to_csv, "json": to_json, "osdi": to_osdi, "xlsx": to_xlsx}
 BINARY_FORMATS = ("xlsx",)
 
 
-def has_event(form) -> bool:
-    """True for a form whose submissions name a training (training-registration)."""
-    return bool(form.about) and form.about[0] == "training"
-
-
 def select(
     storage,
     form,
@@ -244,7 +239,7 @@ def select(
     event: str | None = None,
 ) -> list:
     """The submissions of `form`, oldest first, narrowed by the filters given."""
-    if event is not None and not has_event(form):
+    if event is not None and form.about_kind != "training":
         raise ValueError(f"form {form.id!r} is not about trainings: no event to filter on")
     submissions = storage.submissions(form.id, since, source=source)
     if event is not None:

@@ -123,7 +123,7 @@ class SubmissionFlow:
         since = now - timedelta(seconds=settings.duplicate_window_seconds)
         outcome = ""
         try:
-            if form.about and form.about[0] == "training":
+            if form.about_kind == "training":
                 stored, outcome = self.storage.register(
                     submission, places_offered(entry), abuse.submission_limits(settings, submission)
                 )
@@ -134,7 +134,7 @@ class SubmissionFlow:
                     abuse.submission_limits(settings, submission),
                     since,
                     # An intern application's confirmation, queued with it (outbox).
-                    mail_kind="applied" if form.about and form.about[0] == "internship" else None,
+                    mail_kind="applied" if form.about_kind == "internship" else None,
                 )
         except RateLimited as limited:
             return self.too_many(form, environ, data, limited, wants_json)

@@ -131,6 +131,11 @@ class FormDefinition:
     # {outcome: page} for registrations that were waitlisted or already registered.
     thank_you_for: tuple[tuple[str, str], ...] = ()
 
+    @property
+    def about_kind(self) -> str:
+        """What each submission is about ("training", "internship"), or "" for nothing."""
+        return self.about[0] if self.about else ""
+
     def thank_you_page(self, outcome: str = "") -> str:
         """The site path of the thank-you page for this outcome (the usual one by default)."""
         return dict(self.thank_you_for).get(outcome, self.thank_you)

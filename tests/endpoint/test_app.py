@@ -223,11 +223,17 @@ def test_honeypot_is_answered_as_accepted_but_nothing_is_stored(client):
     assert rows(client) == []
 
 
-def test_time_trap_asks_a_fast_valid_sender_to_send_again_and_keeps_the_second(make_client):
+def one_second_after_start(make_client, **settings):
+    """(client, clock, signed start) for a page opened one second ago (3 s are needed)."""
     clock = FakeClock()
-    client = make_client(clock=clock, min_fill_seconds=3)
+    client = make_client(clock=clock, min_fill_seconds=3, **settings)
     started = client.request("GET", "/forms/knowledge-donor/start").json()["started"]
     clock.now += 1
+    return client, clock, started
+
+
+def test_time_trap_asks_a_fast_valid_sender_to_send_again_and_keeps_the_second(make_client):
+    client, clock, started = one_second_after_start(make_client)
     data = valid("knowledge-donor", _started=started, _token="F" * 32)
     fast = client.post("knowledge-donor", data)
     # Not a silent "thank you": nothing was stored, so the person is asked to send again.
@@ -240,10 +246,7 @@ def test_time_trap_asks_a_fast_valid_sender_to_send_again_and_keeps_the_second(m
 
 
 def test_fast_submission_with_empty_required_fields_gets_its_errors(make_client):
-    clock = FakeClock()
-    client = make_client(clock=clock, min_fill_seconds=3)
-    started = client.request("GET", "/forms/knowledge-donor/start").json()["started"]
-    clock.now += 1
+    client, clock, started = one_second_after_start(make_client)
     answer = client.post("knowledge-donor", {"_started": started})
     assert answer.status == 422
     assert {"name", "email", "consent"} <= set(answer.json()["errors"])
@@ -251,10 +254,7 @@ def test_fast_submission_with_empty_required_fields_gets_its_errors(make_client)
 
 
 def test_fast_valid_submission_without_javascript_gets_the_form_back_filled_in(make_client):
-    clock = FakeClock()
-    client = make_client(clock=clock, min_fill_seconds=3)
-    started = client.request("GET", "/forms/knowledge-donor/start").json()["started"]
-    clock.now += 1
+    client, clock, started = one_second_after_start(make_client)
     data = valid("knowledge-donor", _started=started)
     answer = client.post("knowledge-donor", data, accept_json=False)
     assert answer.status == 422
@@ -266,10 +266,7 @@ def test_fast_valid_submission_without_javascript_gets_the_form_back_filled_in(m
 
 
 def test_too_fast_and_honeypot_count_against_the_junk_allowance(make_client):
-    clock = FakeClock()
-    client = make_client(clock=clock, min_fill_seconds=3, junk_limit_per_hour=2)
-    started = client.request("GET", "/forms/knowledge-donor/start").json()["started"]
-    clock.now += 1
+    client, clock, started = one_second_after_start(make_client, junk_limit_per_hour=2)
     fast = valid("knowledge-donor", _started=started)
     assert client.post("knowledge-donor", fast).status == 422
     assert client.post("knowledge-donor", valid("knowledge-donor", _hp="x")).status == 200

@@ -51,24 +51,25 @@ def start_server(smtputf8):
     return controller, inbox
 
 
-@pytest.fixture
-def utf8_server():
-    """A loopback SMTP server that offers SMTPUTF8; yields (port, inbox)."""
-    controller, inbox = start_server(True)
+def serving(smtputf8):
+    """Yield (port, inbox) of a loopback SMTP server, stopped afterwards."""
+    controller, inbox = start_server(smtputf8)
     try:
         yield controller.port, inbox
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def utf8_server():
+    """A loopback SMTP server that offers SMTPUTF8; yields (port, inbox)."""
+    yield from serving(True)
 
 
 @pytest.fixture
 def ascii_server():
     """A loopback SMTP server without SMTPUTF8 (and without STARTTLS)."""
-    controller, inbox = start_server(False)
-    try:
-        yield controller.port, inbox
-    finally:
-        controller.stop()
+    yield from serving(False)
 
 
 def header(raw, name):

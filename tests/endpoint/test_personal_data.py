@@ -64,14 +64,19 @@ def copies(folder, needle: bytes) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.is_file() and needle in p.read_bytes())
 
 
-def test_forget_leaves_no_copy_in_the_sqlite_files(make_client, tmp_path):
-    folder = tmp_path / "db"
-    url = f"sqlite:///{folder / 'submissions.sqlite3'}"
-    client = make_client(database_url=url)
+def sign_up_three_times_and_one_other(client):
+    """NAME and ADDRESS signed up three times, and one other person once."""
     for number in range(3):
         data = valid("knowledge-donor", name=NAME, email=ADDRESS, region=f"Region {number}")
         assert client.post("knowledge-donor", data).status == 200
     assert client.post("knowledge-donor", valid("knowledge-donor")).status == 200
+
+
+def test_forget_leaves_no_copy_in_the_sqlite_files(make_client, tmp_path):
+    folder = tmp_path / "db"
+    url = f"sqlite:///{folder / 'submissions.sqlite3'}"
+    client = make_client(database_url=url)
+    sign_up_three_times_and_one_other(client)
     assert copies(folder, NAME.encode()), "the test needs the name on disk before forget"
     result = run(url, "forget", ADDRESS.upper(), tool="invoke")
     assert result.returncode == 0, result.stderr
@@ -93,10 +98,7 @@ def test_forget_in_a_running_process_leaves_no_copy(make_client, tmp_path):
     folder = tmp_path / "db"
     url = f"sqlite:///{folder / 'submissions.sqlite3'}"
     client = make_client(database_url=url)
-    for number in range(3):
-        data = valid("knowledge-donor", name=NAME, email=ADDRESS, region=f"Region {number}")
-        assert client.post("knowledge-donor", data).status == 200
-    assert client.post("knowledge-donor", valid("knowledge-donor")).status == 200
+    sign_up_three_times_and_one_other(client)
     organizer = open_storage(url)
     try:
         assert organizer.forget(ADDRESS) == 3
