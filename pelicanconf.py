@@ -72,8 +72,8 @@ AUTHOR_URL = "blog/author/{slug}/"
 AUTHOR_SAVE_AS = "blog/author/{slug}/index.html"
 AUTHORS_URL = "blog/authors/"
 AUTHORS_SAVE_AS = "blog/authors/index.html"
-ARCHIVES_URL = "blog/archives/"
-ARCHIVES_SAVE_AS = "blog/archives/index.html"
+ARCHIVES_URL = "blog/"
+ARCHIVES_SAVE_AS = "blog/index.html"
 # One archive page a year (paginated), so no page grows with the whole blog.
 YEAR_ARCHIVE_URL = "blog/{date:%Y}/"
 YEAR_ARCHIVE_SAVE_AS = "blog/{date:%Y}/index.html"
@@ -196,7 +196,7 @@ SITEMAP = {
 
 # Navigation, in the order readers see it. (title, url relative to SITEURL)
 MAIN_MENU = [
-    ("Blog", "blog/archives/"),
+    ("Blog", "blog/"),
     ("Trainings", "trainings/"),
     ("Internships", "internships/"),
     ("Knowledge donors", "knowledge-donors/"),

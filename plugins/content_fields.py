@@ -127,6 +127,13 @@ FIELDS = (
         "comma-separated topics; each gets its own page and feed",
         {POST: "organizing", TRAINING: "training", INTERN_CALL: "internships"},
     ),
+    Field(
+        "Image",
+        ALL,
+        "the picture a shared link shows, a file under content/images/ "
+        "(images/NAME.jpg, ideally 1200 by 630 pixels); without it, the site's own",
+    ),
+    Field("Image_Alt", ALL, "what the Image shows, for people who cannot see it"),
     Field("Category", ALL, "leave out: the folder is the category"),
     Field(
         "Status",

@@ -547,6 +547,7 @@ def _check_common(item: ContentFile, settings) -> list[tuple[str, str]]:
                         "YYYY-MM-DD HH:MM, for example 2026-11-21 10:00",
                     )
                 )
+    found += _image_problems(meta, settings)
     status = meta_text(meta, "status")
     if status and status.lower() not in PELICAN_STATUSES:
         close = difflib.get_close_matches(status.lower(), PELICAN_STATUSES, n=1)
@@ -557,6 +558,34 @@ def _check_common(item: ContentFile, settings) -> list[tuple[str, str]]:
                 f"{status!r} is not a publishing status — {meant} published, draft or "
                 "hidden (for a training's scheduled/cancelled/postponed/full, use "
                 "Event_Status)",
+            )
+        )
+    return found
+
+
+def _image_problems(meta, settings) -> list[tuple[str, str]]:
+    """A post's own share picture must exist among the copied files and say what it shows."""
+    image = meta_text(meta, "image")
+    if not image:
+        return []
+    found = []
+    relative = image.removeprefix("{static}").lstrip("/")
+    if not (Path(settings["PATH"]) / relative).is_file():
+        found.append(
+            (
+                "image",
+                f"{image!r} is not a file under content/ — put the picture in "
+                "content/images/ and write `Image: images/NAME.jpg`",
+            )
+        )
+    elif not _under(Path(relative), settings.get("STATIC_PATHS", [])):
+        found.append(("image", f"{image!r} is not in a folder the site copies (images/)"))
+    if not meta_text(meta, "image_alt"):
+        found.append(
+            (
+                "image_alt",
+                "missing — say in a line `Image_Alt: ...` what the Image shows, for "
+                "people who cannot see it",
             )
         )
     return found

@@ -157,6 +157,11 @@ class Event:
             parts.append(f"Online: {self.online_url}")
         return ", ".join(parts)
 
+    @property
+    def place(self) -> str:
+        """Where, in a word or two for lists: the city, else the venue, else 'Online'."""
+        return self.address.city or self.venue or ("Online" if self.online_url else "")
+
     def when_text(self) -> str:
         """'Wednesday, August 21, 2013, 9:30 AM to 5:00 PM EDT (America/New_York time)'."""
         start, end = self.start, self.end

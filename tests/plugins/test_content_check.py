@@ -44,6 +44,14 @@ CASES = {
             "content/blog/dup-one.md",
         ],
     ),
+    "share picture missing, and no words for it": (
+        ["blog/image-not-there.md"],
+        [
+            "content/blog/image-not-there.md:4: Image: 'images/march.jpg' is not a file "
+            "under content/",
+            "content/blog/image-not-there.md:1: Image_Alt: missing — say in a line",
+        ],
+    ),
     "training outside the trainings section": (
         ["blog/training-in-blog.md"],
         [

@@ -37,9 +37,9 @@ def page(site, path):
 
 def json_ld(site, slug):
     doc = page(site, f"trainings/{slug}/index.html")
-    scripts = doc.xpath("//script[@type='application/ld+json']")
-    assert len(scripts) == 1
-    return json.loads(scripts[0].text)
+    blocks = [json.loads(s.text) for s in doc.xpath("//script[@type='application/ld+json']")]
+    (event,) = [block for block in blocks if block["@type"] == "Event"]
+    return event
 
 
 def calendar(path):

@@ -27,8 +27,9 @@ def page(site, slug):
 
 
 def job_posting(doc):
-    (script,) = doc.xpath("//script[@type='application/ld+json']")
-    return json.loads(script.text)
+    blocks = [json.loads(s.text) for s in doc.xpath("//script[@type='application/ld+json']")]
+    (posting,) = [block for block in blocks if block["@type"] == "JobPosting"]
+    return posting
 
 
 def test_open_call_has_the_application_form(site):

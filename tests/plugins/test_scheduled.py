@@ -94,7 +94,7 @@ def test_before_its_date_nothing_scheduled_is_in_any_output_file(before):
     # Every kind of output is there to search: pages, listings, feeds, sitemap, calendars.
     for name in (
         "index.html",
-        "blog/archives/index.html",
+        "blog/index.html",
         "blog/2026/index.html",
         "blog/category/blog/index.html",
         "blog/tag/news/index.html",
@@ -125,7 +125,7 @@ def test_once_its_date_is_reached_each_scheduled_item_is_everywhere_a_post_is(af
         assert set(where(after, marker)) >= {
             f"blog/2027/{post}/index.html",
             "index.html",
-            "blog/archives/index.html",
+            "blog/index.html",
             "blog/2027/index.html",
             "blog/category/blog/index.html",
             "blog/tag/lanterns/index.html",

@@ -12,7 +12,7 @@ BROWSER_PAGES = [
     "/",
     "/blog/2013/big-list-online-organizing/",
     "/blog/category/blog/",
-    "/blog/archives/",
+    "/blog/",
     "/blog/2013/",
     "/trainings/",
     "/trainings/digital-skills-for-labor/",
