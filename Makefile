@@ -18,7 +18,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-# Chromium, PostgreSQL's server programs and Java, only for the tests; silent
+# Chromium, PostgreSQL's server programs, Java and Node.js, only for the tests; silent
 # when they are all there. Listed first so a missing one stops before pip runs.
 system-packages:
 	@sh scripts/system-packages.sh
@@ -32,7 +32,12 @@ build: $(STAMP)
 publish: $(STAMP)
 	$(INVOKE) publish
 
-test: system-packages $(STAMP)
+# Lighthouse for the audit test, from the npm lock; again whenever the lock changes.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch node_modules/.installed
+
+test: system-packages $(STAMP) node_modules/.installed
 	$(INVOKE) test
 
 lint: $(STAMP)
@@ -46,4 +51,4 @@ bench: $(STAMP)
 
 # What `invoke clean` removes, without creating .venv or installing anything.
 clean:
-	rm -rf output cache
+	rm -rf output public cache

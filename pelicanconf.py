@@ -78,7 +78,10 @@ ARCHIVES_SAVE_AS = "blog/index.html"
 YEAR_ARCHIVE_URL = "blog/{date:%Y}/"
 YEAR_ARCHIVE_SAVE_AS = "blog/{date:%Y}/index.html"
 MONTH_ARCHIVE_SAVE_AS = ""
-DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "404"]
+DIRECT_TEMPLATES = ["index", "categories", "tags", "authors", "archives", "404", "search"]
+# Full-text search (plugins/search writes the index it uses).
+SEARCH_URL = "search/"
+SEARCH_SAVE_AS = "search/index.html"
 # 404.html sits at the root where static hosts look for it.
 _404_SAVE_AS = "404.html"
 INDEX_SAVE_AS = "index.html"
@@ -152,7 +155,15 @@ PLUGINS = [
     "plugins.intern_calls",
     # Reads stale content on every core; remembers typogrify's output between builds.
     "plugins.fastread",
+    # `{{ 'css/site.css'|asset_url }}` in templates; publishconf.py turns on hashed names.
+    "plugins.asset_names",
+    # Indexes the built pages for /search/ with Pagefind (the pinned binary).
+    "plugins.search",
 ]
+
+# Full-text search (plugins/search): the index is written to output/pagefind/ on every
+# build; `make serve` refreshes it after the page has reloaded.
+SEARCH = {"enabled": True}
 
 # Posts and pages dated in the future (plugins/scheduled) are drafts until "now" reaches
 # their Date. None means the build time; SITE_NOW (an ISO date-time) overrides it.

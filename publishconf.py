@@ -8,15 +8,20 @@ import os
 
 from pelicanconf import *  # noqa: F403
 
-# The public address: every link and feed entry is absolute.
+# The public address: every link and feed entry is absolute. `invoke publish` refuses
+# these example.org placeholders; set SITEURL and FORMS_ENDPOINT in the environment.
 SITEURL = os.environ.get("SITEURL", "https://organizing20.example.org")
 RELATIVE_URLS = False
 FEED_DOMAIN = SITEURL
 TIMEZONE = "America/New_York"
 
-# A clean publish: no stale cache, old files removed, drafts left out.
+# Its own folder, so publishing never touches the preview's output/ (`make serve`).
+OUTPUT_PATH = "public"
+# A clean publish: no cache read or written (cache/ is the preview's), old files
+# removed, drafts left out.
 DELETE_OUTPUT_DIRECTORY = True
 LOAD_CONTENT_CACHE = False
+CACHE_CONTENT = False
 DRAFT_SAVE_AS = ""
 DRAFT_URL = ""
 # Draft and scheduled pages and translations too: Pelican's defaults write them under drafts/.
@@ -37,6 +42,20 @@ FORMS = {
 PUBLISH = {
     "target": os.environ.get("PUBLISH_TARGET", ""),  # rsync, github or s3
     "rsync_dest": os.environ.get("PUBLISH_RSYNC_DEST", ""),  # user@host:/var/www/site/
+    "github_remote": os.environ.get("PUBLISH_GITHUB_REMOTE", "origin"),
     "github_branch": os.environ.get("PUBLISH_GITHUB_BRANCH", "gh-pages"),
     "s3_bucket": os.environ.get("PUBLISH_S3_BUCKET", ""),
 }
+
+# What only the published site needs: hashed names for the stylesheet and scripts
+# (plugins/asset_names), the hosts' headers (plugins/host_headers: `_headers` and
+# `.nginx.conf`), and a .gz and .br copy beside every text file, which hosts send to
+# browsers that accept them (pelican-precompress; it runs after every other plugin).
+ASSET_NAMES = {"hash": True}
+PLUGINS = [*PLUGINS, "plugins.host_headers", "pelican.plugins.precompress"]  # noqa: F405
+PRECOMPRESS_GZIP = True
+PRECOMPRESS_BROTLI = True
+PRECOMPRESS_ZSTANDARD = False
+PRECOMPRESS_TEXT_EXTENSIONS = {
+    ".atom", ".css", ".html", ".ics", ".js", ".json", ".svg", ".txt", ".xml", ".xsl",
+}  # fmt: skip

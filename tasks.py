@@ -3,12 +3,15 @@
 `invoke --list` shows every task with its one-line help.
 """
 
+import os
 import runpy
 import shlex
 import shutil
+import subprocess
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from invoke import Argument, Task, task
 from invoke.exceptions import Exit
@@ -52,8 +55,8 @@ def build(c):
 
 @task
 def clean(c):
-    """Remove output/ and Pelican's cache."""
-    for folder in (OUTPUT, ROOT / "cache"):
+    """Remove output/, the publish build public/ and Pelican's cache."""
+    for folder in (OUTPUT, PUBLIC, ROOT / "cache"):
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -82,49 +85,134 @@ def serve(c, port=8000, endpoint_port=8001, no_endpoint=False):
 
 
 # --- Publishing ---------------------------------------------------------
+# The publish build goes to public/, never output/, so a running `make serve` keeps
+# its preview. Everything is checked before anything is built.
+
+PUBLIC = ROOT / "public"
+# Hosts of the example settings and of this machine: never the public address.
+PLACEHOLDER_HOSTS = ("example.org", "example.com", "example.net", "localhost", "127.0.0.1")
+PUBLIC_ADDRESSES = {
+    "SITEURL": "the site's public address (such as https://organizing20.org)",
+    "FORMS_ENDPOINT": "the deployed form endpoint (such as https://forms.organizing20.org)",
+}
 
 
-@task(help={"target": "rsync, github or s3 (default: PUBLISH['target'] in publishconf.py)"})
-def publish(c, target=None):
-    """Build with publishconf.py and upload to TARGET: rsync, github or s3."""
-    config = runpy.run_path(str(PUBLISH_SETTINGS))["PUBLISH"]
-    target = target or config["target"]
-    if target not in ("rsync", "github", "s3"):
-        raise Exit(
-            "Say where to publish: `invoke publish --target rsync|github|s3`, or set "
-            "PUBLISH_TARGET. See README.md, 'Publishing'."
+def public_address_problems(environ=None):
+    """What is wrong with SITEURL and FORMS_ENDPOINT: unset, placeholder, local or not https.
+
+    publishconf.py reads both from the environment and falls back to example.org.
+    """
+    environ = os.environ if environ is None else environ
+    problems = []
+    for name, what in PUBLIC_ADDRESSES.items():
+        value = environ.get(name, "").strip()
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        if not value:
+            problems.append(f"{name} is not set")
+        elif parts.scheme != "https" or not host:
+            problems.append(f"{name} is {value!r}, not an https:// address")
+        elif any(host == bad or host.endswith("." + bad) for bad in PLACEHOLDER_HOSTS):
+            problems.append(f"{name} is {value!r}, a placeholder or local address")
+        elif value.endswith("/"):
+            problems.append(f"{name} is {value!r}, which ends in / (links would get //)")
+        else:
+            continue
+        problems[-1] += (
+            f": set it to {what} in the environment (`export {name}=https://...`) "
+            "or, for the GitHub Actions workflow, as a repository variable"
         )
-    needed = {
-        "rsync": ("rsync_dest", "PUBLISH_RSYNC_DEST (e.g. user@host:/var/www/site/)"),
-        "s3": ("s3_bucket", "PUBLISH_S3_BUCKET (the bucket's name) and AWS credentials"),
-        "github": ("github_branch", "PUBLISH['github_branch'] in publishconf.py"),
-    }
-    key, hint = needed[target]
-    destination = config[key]
-    if not destination:
-        raise Exit(f"Publishing to {target} needs {hint}.")
-    pelican(c, PUBLISH_SETTINGS)
+    return problems
+
+
+def publish_config():
+    """PUBLISH from publishconf.py: target, destinations, GitHub remote and branch."""
+    return runpy.run_path(str(PUBLISH_SETTINGS))["PUBLISH"]
+
+
+def upload_command(target, config, source=PUBLIC):
+    """The command (a list) that uploads `source` to `target` as PUBLISH `config` says."""
     if target == "rsync":
-        c.run(f"rsync -e ssh -P -rvzc --delete --cvs-exclude {OUTPUT}/ {shlex.quote(destination)}")
-    elif target == "github":
-        c.run(
-            shlex.join(
-                [
-                    PY,
-                    "-m",
-                    "ghp_import",
-                    "-b",
-                    destination,
-                    "-n",
-                    "-p",
-                    "-m",
-                    "Publish site",
-                    str(OUTPUT),
-                ]
+        # Files are swapped in at the end and removed ones deleted last, so visitors
+        # never get a page whose stylesheet is not there yet.
+        return [
+            "rsync", "-e", "ssh", "-rlvzc", "--delay-updates", "--delete-after",
+            f"{source}/", config["rsync_dest"],
+        ]  # fmt: skip
+    if target == "github":
+        return [
+            PY, "-m", "ghp_import", "-n", "-p", "-m", "Publish site",
+            "-r", config["github_remote"], "-b", config["github_branch"], str(source),
+        ]  # fmt: skip
+    return ["aws", "s3", "sync", "--delete", f"{source}/", f"s3://{config['s3_bucket']}/"]
+
+
+def _git(root, *args):
+    return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+
+def target_problems(target, config, root=ROOT, search_path=None):
+    """What stops an upload to TARGET: its program missing from the PATH, no destination.
+
+    For github: the remote must exist in the repository at `root`, and the branch be a
+    valid name other than the one checked out (ghp-import replaces its files).
+    """
+    if target not in ("rsync", "github", "s3"):
+        wrong = f" ({target!r} is not one of them)" if target else ""
+        return [
+            "Say where to publish: `invoke publish --target rsync|github|s3`, or set "
+            f"PUBLISH_TARGET{wrong}"
+        ]
+    program = {"rsync": "rsync", "github": "git", "s3": "aws"}[target]
+    problems = []
+    if shutil.which(program, path=search_path) is None:
+        problems.append(f"{program} is not installed (not on the PATH)")
+    if target == "rsync" and not config["rsync_dest"]:
+        problems.append("set PUBLISH_RSYNC_DEST, such as user@host:/var/www/site/")
+    if target == "s3" and not config["s3_bucket"]:
+        problems.append("set PUBLISH_S3_BUCKET to the bucket's name (and AWS credentials)")
+    if target == "github" and not problems:
+        remote, branch = config["github_remote"], config["github_branch"]
+        if _git(root, "remote", "get-url", remote).returncode:
+            problems.append(
+                f"this repository has no git remote {remote!r}: add it "
+                f"(`git remote add {remote} URL`) or set PUBLISH_GITHUB_REMOTE"
             )
+        if not branch or _git(root, "check-ref-format", "--branch", branch).returncode:
+            problems.append(f"PUBLISH_GITHUB_BRANCH {branch!r} is not a branch name")
+        elif _git(root, "branch", "--show-current").stdout.strip() == branch:
+            problems.append(
+                f"PUBLISH_GITHUB_BRANCH is {branch!r}, the branch checked out here: the "
+                "site would replace its files; use gh-pages"
+            )
+    return [f"{target}: {problem}" for problem in problems]
+
+
+@task(
+    help={
+        "target": "rsync, github or s3 (default: PUBLISH_TARGET)",
+        "dry-run": "Build public/ exactly as it would be uploaded, and upload nothing",
+    }
+)
+def publish(c, target=None, dry_run=False):
+    """Build public/ with publishconf.py and upload it to TARGET: rsync, github or s3."""
+    config = publish_config()
+    target = target or config["target"]
+    problems = target_problems(target, config) if target or not dry_run else []
+    problems += public_address_problems()
+    if problems:
+        raise Exit(
+            "Nothing was built or uploaded:\n"
+            + "\n".join(problems)
+            + "\nSee README.md, 'Publishing'."
         )
-    else:
-        c.run(f"aws s3 sync --delete {OUTPUT}/ s3://{shlex.quote(destination)}/")
+    pelican(c, PUBLISH_SETTINGS, output=PUBLIC)
+    if dry_run:
+        print(f"Built {PUBLIC}; nothing was uploaded.")
+        if target:
+            print(f"The upload would run: {shlex.join(upload_command(target, config))}")
+        return
+    c.run(shlex.join(upload_command(target, config)), pty=False)
 
 
 # --- Form endpoint and organizers' tasks ----------------------------------
@@ -391,6 +479,25 @@ def bench(c, quick=False, posts=None, output=None):
     if output:
         args += ["--output", str(output)]
     c.run(shlex.join([PY, "-m", "bench", *args]), pty=False)
+
+
+# --- Audit (bench/audit.py) ------------------------------------------------
+
+
+@task(
+    help={
+        "strict": "Require 100 in all four categories (default: performance 95)",
+        "workers": "Lighthouse runs at once (default: the CPU cores, at most 4)",
+    }
+)
+def audit(c, strict=False, workers=None):
+    """Lighthouse on the published site's main pages, mobile and desktop: scores, what to fix."""
+    args = ["--strict"] if strict else []
+    if workers:
+        args += ["--workers", str(int(workers))]
+    result = c.run(shlex.join([PY, "-m", "bench.audit", *args]), pty=False, warn=True)
+    if result.exited:
+        raise Exit(code=result.exited)
 
 
 # --- Quality ------------------------------------------------------------

@@ -13,7 +13,8 @@ message) and what the build logged at warning level or above (`logged`, already
 printed on stderr) are for the server, which prints the report once and shows
 both in the browser. The worker's own log lines are plain and never wrapped.
 
-It builds once on start (full) and answers that build too. End of input ends
+It builds once on start (full) and answers that build too. After each answer it
+refreshes the search index in the background (plugins/search). End of input ends
 it. Keeping Pelican, its plugins and its reader cache loaded between builds is
 what makes a rebuild fast; a change to plugins or settings restarts the worker.
 
@@ -129,6 +130,11 @@ class WarmBuilder:
         # Never wipe the output on each run: the incremental writer keeps what
         # did not change and removes what no longer exists.
         settings["DELETE_OUTPUT_DIRECTORY"] = False
+        # The search index (plugins/search) is refreshed after each answer, so a
+        # reload never waits for it.
+        search = settings.get("SEARCH") or {}
+        if isinstance(search, dict):
+            settings["SEARCH"] = {**search, "defer": True}
         self.settings = settings
         self.output = settings["OUTPUT_PATH"]
         from . import incremental
@@ -140,10 +146,12 @@ class WarmBuilder:
         """Run Pelican; `full` empties the output first. Returns a result dict."""
         from pelican.utils import clean_output_dir
 
-        from plugins import pelican_private
+        from plugins import pelican_private, search
 
         from . import incremental
 
+        # The last build's index refresh must not read pages this build rewrites.
+        search.stop_deferred()
         started = time.perf_counter()
         if full:
             incremental.forget(self.output)
@@ -217,13 +225,18 @@ def main(argv=None):
         error = f"The settings could not be loaded: {type(exc).__name__}: {exc}"
         answer({"ok": False, "error": error, "fatal": True})
         return 1
+    from plugins import search
+
     answer(builder.build(full=True))
+    search.index_deferred()
     for line in sys.stdin:
         line = line.strip()
         if not line:
             continue
         request = json.loads(line)
         answer(builder.build(full=bool(request.get("full"))))
+        search.index_deferred()
+    search.stop_deferred()
     return 0
 
 

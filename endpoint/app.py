@@ -6,6 +6,8 @@ Routes:
     GET  /forms/<id>/start       {"token": ..., "started": ...} for the page script
     GET  /forms/<id>/cancel?r=<id>&s=<signature>   confirm cancelling a registration;
     POST /forms/<id>/cancel?r=<id>&s=<signature>   cancel it (cancel.py)
+    GET  /forms/<id>/confirm?r=<id>&s=<signature>  confirm a newsletter signup's address;
+    POST /forms/<id>/confirm?r=<id>&s=<signature>  confirm it (confirm.py)
     GET  /forms/<id>/places?for=<training slug>
                                  {"capacity", "registered", "waitlisted", "left", "open"}
     POST /forms/<id>             a submission, urlencoded or JSON
@@ -45,7 +47,7 @@ from .web import send as send_response
 
 log = logging.getLogger("endpoint")
 
-_FORM_ROUTE = re.compile(r"^/forms/([a-z0-9][a-z0-9-]{0,63})(/start|/places|/cancel)?/?$")
+_FORM_ROUTE = re.compile(r"^/forms/([a-z0-9][a-z0-9-]{0,63})(/start|/places|/cancel|/confirm)?/?$")
 NOT_SAVED = "Nothing was saved. Please try again in a few minutes; what you typed is kept."
 
 
@@ -131,6 +133,10 @@ class EndpointApp:
             from .cancel import cancel
 
             return cancel(self, form, environ, method, allowed)
+        if action == "/confirm":  # a newsletter signup's signed confirmation link
+            from .confirm import confirm
+
+            return confirm(self, form, environ, method, allowed)
         if action:
             if method not in ("GET", "HEAD"):
                 raise HTTPError(405, "Use GET.", [("Allow", allow)])

@@ -178,7 +178,7 @@ def export(
         if not event.strip():
             raise CommandError("--event needs the training's slug, e.g. digital-skills-for-labor")
     storage = _storage(settings)
-    submissions = exporter.select(storage, form, moment, source, event)
+    submissions = exporter.select(storage, form, moment, source, event, fmt)
     _emit(exporter.FORMATS[fmt](form, submissions), output)
     print(
         f"Wrote {len(submissions)} row(s) of {form_id} as {fmt} "

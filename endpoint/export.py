@@ -2,7 +2,12 @@
 
 Filters: `since` (a date), `source` (a partner's code, as recorded at signup from the
 link's ?source=CODE; compared exactly) and `event` (a training's slug). Registrations
-carry a `status` column: registered, waitlisted or cancelled.
+carry a `status` column: registered, waitlisted or cancelled. A double opt-in form's
+signups (the newsletter, confirm.py) carry `confirmed_at`, empty until the address is
+confirmed, and its OSDI export holds only the confirmed people, each with the e-mail
+status "subscribed". Unconfirmed ones are left out rather than sent as "unsubscribed":
+importing that would unsubscribe someone already on the list whose address a stranger
+typed.
 
 CSV cells that a spreadsheet would run as a formula (starting with =, +, -, @, a tab
 or a carriage return) get an apostrophe in front, so `=HYPERLINK(...)` typed into a
@@ -23,6 +28,8 @@ import io
 import json
 import re
 from datetime import UTC, datetime
+
+from .confirm import DOUBLE_OPT_IN
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The start of the cell, or just after a place a spreadsheet may start a new one (comma,
@@ -73,6 +80,8 @@ def record_columns(form) -> tuple[str, ...]:
     """The columns before the form's fields: a registration's status comes with them."""
     if form.about_kind == "training":
         return (*RECORD_COLUMNS, "status")
+    if form.id in DOUBLE_OPT_IN:
+        return (*RECORD_COLUMNS, "confirmed_at")
     return RECORD_COLUMNS
 
 
@@ -130,6 +139,8 @@ def osdi_signup(form, submission) -> dict:
             person["family_name"] = family
     if fields.get("email"):
         person["email_addresses"] = [{"address": fields["email"]}]
+        if form.id in DOUBLE_OPT_IN:  # only confirmed people reach here (`select`)
+            person["email_addresses"][0]["status"] = "subscribed"
     if fields.get("phone"):
         person["phone_numbers"] = [{"number": fields["phone"]}]
     if fields.get("region"):
@@ -165,6 +176,7 @@ XLSX_HEADERS = {
     "form_id": "Form",
     "submitted_at": "Submitted at (UTC)",
     "status": "Status",
+    "confirmed_at": "Confirmed at (UTC)",
     "source": "Source (partner code)",
     "page_url": "Page address",
     "consent_at": "Consent given at (UTC)",
@@ -237,13 +249,19 @@ def select(
     since: datetime | None = None,
     source: str | None = None,
     event: str | None = None,
+    fmt: str = "",
 ) -> list:
-    """The submissions of `form`, oldest first, narrowed by the filters given."""
+    """The submissions of `form`, oldest first, narrowed by the filters given.
+
+    For `fmt` osdi, a double opt-in form's only once confirmed.
+    """
     if event is not None and form.about_kind != "training":
         raise ValueError(f"form {form.id!r} is not about trainings: no event to filter on")
     submissions = storage.submissions(form.id, since, source=source)
     if event is not None:
         submissions = [s for s in submissions if s.about == event]
+    if fmt == "osdi" and form.id in DOUBLE_OPT_IN:
+        submissions = [s for s in submissions if s.confirmed_at]
     return submissions
 
 
@@ -275,4 +293,4 @@ def export(
     """
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
-    return FORMATS[fmt](form, select(storage, form, since, source, event))
+    return FORMATS[fmt](form, select(storage, form, since, source, event, fmt))

@@ -18,6 +18,7 @@ import logging
 from datetime import UTC, datetime
 from functools import partial
 
+from . import confirm
 from .settings import SettingsError
 from .validation import has_encoded_word
 
@@ -345,12 +346,9 @@ _WITH_EVENT = ("registered", "waitlisted", "promoted")
 
 def cancel_link(endpoint: str, submission, secret: str) -> str:
     """The signed one-click cancel address of a registration ("" without an endpoint)."""
-    if not endpoint:
-        return ""
-    from . import abuse
+    from .signed_links import signed_link
 
-    signature = abuse.sign_cancel(secret, submission.id)
-    return f"{endpoint}/forms/{submission.form_id}/cancel?r={submission.id}&s={signature}"
+    return signed_link(endpoint, submission, secret, "cancel") if endpoint else ""
 
 
 def _one_line(text) -> str:
@@ -365,7 +363,8 @@ def build_person_message(
     `entry` is the manifest's entry for the training or intern call (None when the site
     no longer lists it: the mail then names it by its slug). Registrations say when (in
     the training's own zone), where and what to bring, attach the site's .ics of the
-    training and give a signed link to cancel. The To is the address as validated
+    training and give a signed link to cancel; a newsletter signup's mail gives its signed
+    link to confirm (confirm.py). The To is the address as validated
     (see `mail_address`; `smtputf8`: whether the server takes UTF-8 addresses);
     PermanentMailError when it cannot be written.
     """
@@ -375,7 +374,7 @@ def build_person_message(
     entry = entry or {}
     title = _one_line(entry.get("title")) or submission.about
     message = EmailMessage()
-    message["Subject"] = PERSON_SUBJECTS[kind].format(title=title)
+    message["Subject"] = confirm.SUBJECTS.get(kind) or PERSON_SUBJECTS[kind].format(title=title)
     message["From"] = settings.mail_from
     to, why_not = mail_address(submission.email, smtputf8)
     if to is None:
@@ -387,9 +386,13 @@ def build_person_message(
     if reply_to:
         message["Reply-To"] = ", ".join(reply_to)
 
-    name = _one_line(submission.fields.get("name"))
+    # Anyone may type anyone's address into the newsletter form: its mail (confirm.py)
+    # repeats nothing else they typed.
+    name = "" if kind in confirm.SUBJECTS else _one_line(submission.fields.get("name"))
     lines = [f"Hello {name}," if name else "Hello,", ""]
-    if kind == "applied":
+    if kind in confirm.SUBJECTS:
+        lines += confirm.mail_lines(kind, submission, settings.forms_secret, endpoint)
+    elif kind == "applied":
         lines.append(f"Thank you for applying for {title}. We received your application")
         lines.append("and will be in touch once we have read it.")
         if entry.get("apply_by_text"):

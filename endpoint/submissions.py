@@ -20,9 +20,10 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 from webforms.names import CONSENT, SOURCE, SOURCE_MAX_LENGTH
 
 from . import abuse
+from .confirm import DOUBLE_OPT_IN
 from .manifest import ManifestUnavailable, closed_reason
 from .storage import RateLimited, Submission, format_time
-from .storage.base import email_key
+from .storage.base import CONFIRM, email_key
 from .validation import clean_text, validate
 from .web import HTTPError, Response, application_uri, read_body
 
@@ -133,8 +134,9 @@ class SubmissionFlow:
                     submission,
                     abuse.submission_limits(settings, submission),
                     since,
-                    # An intern application's confirmation, queued with it (outbox).
-                    mail_kind="applied" if form.about_kind == "internship" else None,
+                    # An intern application's confirmation, or a newsletter signup's
+                    # link to confirm its address (confirm.py), queued with it (outbox).
+                    mail_kind=person_mail_kind(form),
                 )
         except RateLimited as limited:
             return self.too_many(form, environ, data, limited, wants_json)
@@ -226,11 +228,18 @@ class SubmissionFlow:
         from .notify import notify_submission, send_person_mail
 
         notify_submission(self.storage, form, submission, self.settings)
-        if form.about and self.settings.smtp_host:
-            # The registration's or application's confirmation, queued with it.
+        if (form.about or form.id in DOUBLE_OPT_IN) and self.settings.smtp_host:
+            # The person's own mail, queued with the submission.
             send_person_mail(
                 self.storage, self.manifest, self.settings, {form.id: form}, [submission.id]
             )
+
+
+def person_mail_kind(form) -> str | None:
+    """The mail queued for the sender of `form` with their submission, if any."""
+    if form.id in DOUBLE_OPT_IN:
+        return CONFIRM
+    return "applied" if form.about_kind == "internship" else None
 
 
 def conflicts(stored, submission) -> bool:

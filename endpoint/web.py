@@ -75,12 +75,18 @@ class Response:
         return cls(status, page.encode("utf-8"), "text/html; charset=utf-8", headers)
 
 
-class ResponseBody(list):
-    """The WSGI body; the server calls close() after sending it, which runs `after`."""
+class ResponseBody:
+    """The WSGI body; the server calls close() after sending it, which runs `after`.
+
+    Not a list: granian sends a list at once and never calls its close().
+    """
 
     def __init__(self, chunks, after=None):
-        super().__init__(chunks)
+        self._chunks = chunks
         self._after = after
+
+    def __iter__(self):
+        return iter(self._chunks)
 
     def close(self):
         """Run the post-response work (the notification e-mail) exactly once."""

@@ -3,6 +3,7 @@
 #   chromium              /usr/bin/chromium, the browser Playwright drives
 #   postgresql            initdb and pg_ctl, for the throwaway PostgreSQL servers
 #   default-jre-headless  java, for the Nu HTML validator
+#   nodejs, npm           node and npm, for Lighthouse (the audit; npm ci installs it)
 # Every check is a shell builtin, so a run that finds everything is instant and silent.
 set -eu
 
@@ -24,6 +25,8 @@ missing_packages() {
     [ -x "$root/usr/bin/chromium" ] || printf ' chromium'
     { have_pg initdb && have_pg pg_ctl; } || printf ' postgresql'
     have java || printf ' default-jre-headless'
+    have node || printf ' nodejs'
+    have npm || printf ' npm'
 }
 
 describe() {
@@ -32,6 +35,8 @@ describe() {
             chromium) echo "  - Chromium at /usr/bin/chromium (the browser tests)" ;;
             postgresql) echo "  - PostgreSQL's server programs initdb and pg_ctl (the PostgreSQL tests)" ;;
             default-jre-headless) echo "  - Java, the java command (the HTML validator)" ;;
+            nodejs) echo "  - Node.js, the node command (Lighthouse, the audit test)" ;;
+            npm) echo "  - npm, the npm command (installs Lighthouse)" ;;
         esac
     done
 }

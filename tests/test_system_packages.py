@@ -18,7 +18,8 @@ from tests.helpers import ROOT
 
 SCRIPT = ROOT / "scripts" / "system-packages.sh"
 SH = shutil.which("sh")
-EVERYTHING = ["chromium", "postgresql", "default-jre-headless"]
+NODE = ["nodejs", "npm"]
+EVERYTHING = ["chromium", "postgresql", "default-jre-headless", *NODE]
 INSTALL = ["install", "-y", "-qq", "--no-install-recommends"]
 
 # Every stub logs its call; id, sudo and apt-get also act, as told by config.json.
@@ -69,6 +70,8 @@ PROVIDES = {
     "chromium": ["root/usr/bin/chromium"],
     "postgresql": [f"root/usr/lib/postgresql/16/bin/{name}" for name in ("initdb", "pg_ctl")],
     "default-jre-headless": ["bin/java"],
+    "nodejs": ["bin/node"],
+    "npm": ["bin/npm"],
 }
 
 
@@ -205,14 +208,14 @@ def test_as_root_apt_get_installs_exactly_the_missing_packages_then_nothing(tmp_
 
 
 def test_one_postgresql_program_missing_installs_postgresql(tmp_path):
-    machine = Machine(tmp_path, have=["chromium", "default-jre-headless"])
+    machine = Machine(tmp_path, have=["chromium", "default-jre-headless", *NODE])
     machine.stub("initdb")
     assert machine.run().returncode == 0
     assert machine.commands("apt-get")[-1] == ["apt-get", *INSTALL, "postgresql"]
 
 
 def test_not_root_with_working_sudo_installs_through_sudo(tmp_path):
-    machine = Machine(tmp_path, have=["chromium"], uid=1000, sudo="works")
+    machine = Machine(tmp_path, have=["chromium", *NODE], uid=1000, sudo="works")
     result = machine.run()
     assert result.returncode == 0, result.stderr
     wanted = ["postgresql", "default-jre-headless"]
@@ -248,7 +251,7 @@ def test_not_root_with_working_sudo_installs_through_sudo(tmp_path):
     ids=["sudo-wants-a-password", "no-sudo"],
 )
 def test_not_root_without_sudo_stops_at_once_with_the_exact_command(tmp_path, sudo, command):
-    machine = Machine(tmp_path, have=["chromium"], uid=1000, sudo=sudo)
+    machine = Machine(tmp_path, have=["chromium", *NODE], uid=1000, sudo=sudo)
     result = machine.run()
     assert result.returncode != 0
     assert f"\n  {command}\n" in result.stderr
@@ -284,7 +287,7 @@ def test_a_package_that_leaves_its_program_missing_stops(tmp_path):
 
 
 def test_on_ubuntu_chromium_is_explained_and_the_rest_installed(tmp_path):
-    machine = Machine(tmp_path, have=["postgresql"], os_id="ubuntu")
+    machine = Machine(tmp_path, have=["postgresql", *NODE], os_id="ubuntu")
     result = machine.run()
     assert result.returncode != 0
     assert machine.commands("apt-get")[-1] == ["apt-get", *INSTALL, "default-jre-headless"]
@@ -330,7 +333,7 @@ def test_other_targets_never_install_system_packages(target):
 
 
 def test_make_clean_installs_nothing():
-    assert make_dry_run("clean").splitlines() == ["rm -rf output cache"]
+    assert make_dry_run("clean").splitlines() == ["rm -rf output public cache"]
 
 
 def test_ci_runs_make_test_and_nothing_else(tmp_path):

@@ -38,6 +38,7 @@ COLUMNS = (
     "notified_at",
     "about",
     "status",
+    "confirmed_at",
 )
 _SELECT = f"SELECT {', '.join(COLUMNS)} FROM submissions"
 _VALUES = ", ".join("?" * len(COLUMNS))
@@ -89,6 +90,9 @@ ALREADY_REGISTERED = "already_registered"
 # Mail to the person beyond their status (outbox kinds): a waitlist place turned into a
 # registration, an intern application received.
 PROMOTED, APPLIED = "promoted", "applied"
+# A double opt-in signup's mail (endpoint/confirm.py): the signed link to confirm, or,
+# for an address already confirmed, a note that there is nothing to do.
+CONFIRM, ALREADY_CONFIRMED = "confirm", "already_confirmed"
 
 
 class StorageUnavailable(RuntimeError):
@@ -206,6 +210,7 @@ class Submission:
     notified_at: str | None = None
     about: str = ""  # the training's or intern call's slug
     status: str = ""  # a registration's place: registered, waitlisted or cancelled
+    confirmed_at: str | None = None  # when a double opt-in signup was confirmed
 
     def as_row(self) -> tuple:
         """Values in COLUMNS order, ready for INSERT."""
@@ -434,7 +439,8 @@ class Storage:
         none), or a number N: the sender's IP hash may send N a `window`. Raises
         RateLimited (nothing counted or stored) when a limit has nothing left. Without
         `rate_limit` nothing is counted; without `duplicate_since` only the token makes a
-        repeat.
+        repeat. `mail_kind` is the sender's mail queued with a stored submission; CONFIRM
+        becomes ALREADY_CONFIRMED when the address has confirmed this form before.
         """
         now = parse_time(submission.submitted_at)
         row = submission.as_row()  # before the transaction: keep the write lock short
@@ -456,8 +462,11 @@ class Storage:
             else:
                 cursor = self._execute(connection, _INSERT, row)
             if cursor.rowcount == 1:
-                if mail_kind:  # the sender's mail (outbox), queued with what it tells
-                    self._queue_mail(connection, submission.id, mail_kind, now)
+                kind = mail_kind
+                if kind == CONFIRM and self._confirmed(connection, submission):
+                    kind = ALREADY_CONFIRMED
+                if kind:  # the sender's mail (outbox), queued with what it tells
+                    self._queue_mail(connection, submission.id, kind, now)
                 return submission, True
             # Nothing inserted: a repeat (rare), answered with the stored submission.
             existing = self._find_same(connection, submission)
@@ -475,6 +484,35 @@ class Storage:
             if existing:
                 return existing, False
             raise StorageUnavailable("database refused the submission") from None
+
+    def _confirmed(self, connection, submission: Submission) -> bool:
+        """Whether the sender's address has confirmed a signup to this form before."""
+        return (
+            self._execute(
+                connection,
+                "SELECT 1 FROM submissions WHERE email = ? AND form_id = ? "
+                "AND confirmed_at IS NOT NULL LIMIT 1",
+                (submission.email, submission.form_id),
+            ).fetchone()
+            is not None
+        )
+
+    def confirm(self, submission_id: str, now: datetime) -> Submission | None:
+        """Mark a double opt-in signup confirmed; returns it (None if there is none).
+
+        Confirming again changes nothing: the first time is kept.
+        """
+
+        def work(connection):
+            self._execute(
+                connection,
+                "UPDATE submissions SET confirmed_at = ? WHERE id = ? AND confirmed_at IS NULL",
+                (format_time(now), submission_id),
+            )
+            row = self._execute(connection, f"{_SELECT} WHERE id = ?", (submission_id,)).fetchone()
+            return Submission.from_row(row) if row else None
+
+        return self._run(work)
 
     # --- Registrations (forms `about` a training) -------------------------------
 

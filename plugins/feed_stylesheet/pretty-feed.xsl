@@ -23,6 +23,10 @@
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
         <meta name="color-scheme" content="light dark"/>
         <title><xsl:value-of select="$title"/> (web feed)</title>
+        <!-- The site's icon, so the browser does not ask for a missing /favicon.ico. -->
+        <xsl:if test="$home">
+          <link rel="icon" href="{$home}theme/img/icon.svg" type="image/svg+xml"/>
+        </xsl:if>
         <style>
           :root { --text: #1b1b1f; --muted: #4a4a55; --bg: #fff; --box: #eef3f8; --link: #0b57a4; --focus: #b3430f; }
           @media (prefers-color-scheme: dark) {

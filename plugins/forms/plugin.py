@@ -94,8 +94,13 @@ def make_form_html(config, forms):
             hidden={name: "" if value is None else str(value) for name, value in hidden.items()},
             thank_you_url=f"{siteurl}/{form.thank_you}",
         )
-        # The script guards against running twice when a page holds two forms.
-        script = f'<script src="{escape(siteurl)}/{render.SCRIPT_PATH}" defer></script>'
+        # The script guards against running twice when a page holds two forms. Its
+        # hashed name in the publish build comes from plugins/asset_names.
+        script_path = render.SCRIPT_PATH
+        if "asset_url" in context.environment.filters:
+            asset_url = context.environment.filters["asset_url"]
+            script_path = asset_url(script_path.removeprefix("theme/"))
+        script = f'<script src="{escape(siteurl)}/{script_path}" defer></script>'
         return Markup(f"{html}\n{script}")
 
     return form_html

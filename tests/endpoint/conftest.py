@@ -59,6 +59,18 @@ VALID = {
         "call": "fall-2013",
         "consent": "yes",
     },
+    "newsletter": {
+        "email": "ana@example.org",
+        "name": "Ana Ruiz",
+        "interests": ["trainings", "blog"],
+        "consent": "yes",
+    },
+    "contact": {
+        "name": "Lee Park",
+        "email": "lee@example.org",
+        "message": "Can you run a training for our local?",
+        "consent": "yes",
+    },
 }
 
 

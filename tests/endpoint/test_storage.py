@@ -182,7 +182,7 @@ def test_stored_record_has_exactly_the_documented_columns(storage):
         "id", "form_id", "submitted_at", "fields", "source", "consent_at",
         "consent_version", "consent_sha256", "page_url", "ip_hash", "user_agent",
         "idempotency_token", "email", "content_hash", "notify_state",
-        "notify_attempts", "notified_at", "about", "status",
+        "notify_attempts", "notified_at", "about", "status", "confirmed_at",
     }  # fmt: skip
 
 

@@ -21,6 +21,9 @@ BROWSER_PAGES = [
     "/internships/fall-2013-online-organizing-intern/",
     "/knowledge-donors/",
     "/knowledge-donors/request-help/",
+    "/subscribe/",
+    "/contact/",
+    "/search/",
 ]
 
 AXE_OPTIONS = {

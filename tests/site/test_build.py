@@ -3,7 +3,6 @@
 Exact titles, years and counts are those of tests/fixtures/sample_site; the real
 content/ is tested for what holds for any content in test_real_content.py."""
 
-import json
 import re
 import shutil
 from urllib.parse import urljoin, urlsplit
@@ -84,7 +83,7 @@ def test_every_page_has_one_h1_landmarks_and_a_skip_link(html_pages):
 def test_nav_holds_every_section_and_marks_the_current_one(html_pages):
     nav = html_pages["about/index.html"].xpath("//nav[@aria-label='Main']")[0]
     labels = [text_of(a) for a in nav.xpath(".//a")]
-    assert labels == ["Blog", "Trainings", "Internships", "Knowledge donors", "About"]
+    assert labels == ["Blog", "Trainings", "Internships", "Knowledge donors", "About", "Search"]
     assert nav.xpath(".//a[@aria-current='page']/text()") == ["About"]
     post_nav = html_pages[POST].xpath("//nav[@aria-label='Main']")[0]
     assert post_nav.xpath(".//a[@aria-current='true']/text()") == ["Blog"]
@@ -150,7 +149,9 @@ def test_section_pages_describe_themselves_and_offer_their_feed(html_pages, path
     alternates = doc.xpath("//head/link[@rel='alternate']/@href")
     assert any(href.endswith("/feeds/all.atom.xml") for href in alternates)
     assert any(href.endswith("/" + feed) for href in alternates), alternates
-    assert any(href.endswith(feed) for href in doc.xpath("//main//a/@href"))
+    # The page shows its feed's address to copy, and links to how to follow it.
+    assert any(text.endswith("/" + feed) for text in doc.xpath("//main//code/text()"))
+    assert any(href.endswith("subscribe/#feeds") for href in doc.xpath("//main//a/@href"))
     lead = text_of(doc.xpath("//main//p[@class='lead']")[0])
     assert len(lead.split()) >= 8, f"{path} needs a real introduction, has {lead!r}"
     assert doc.xpath("//main//ul[@class='post-list']/li"), f"{path} lists no posts"
@@ -216,7 +217,8 @@ def test_publish_build_links_absolutely_and_leaves_drafts_out(tmp_path):
     output = tmp_path / "output"
     run_pelican(content, output, settings=ROOT / "publishconf.py")
     post = lxml.html.parse(str(output / POST)).getroot()
-    assert post.xpath("//link[@rel='stylesheet']/@href") == [f"{site}/theme/css/site.css"]
+    (stylesheet,) = post.xpath("//link[@rel='stylesheet']/@href")
+    assert re.fullmatch(re.escape(f"{site}/assets/css/site.") + r"[0-9a-f]{10}\.css", stylesheet)
     assert post.xpath("//link[@rel='canonical']/@href") == [
         f"{site}/blog/2013/big-list-online-organizing/"
     ]
