@@ -153,6 +153,8 @@ PLUGINS = [
     "plugins.scheduled",
     "plugins.events",
     "plugins.intern_calls",
+    # Approved readers' comments under posts, their feeds and counts (after events).
+    "plugins.comments",
     # Reads stale content on every core; remembers typogrify's output between builds.
     "plugins.fastread",
     # `{{ 'css/site.css'|asset_url }}` in templates; publishconf.py turns on hashed names.
@@ -184,6 +186,12 @@ INTERN_CALLS = {
     "now": os.environ.get("SITE_NOW") or None,
     "application_form": "intern-application",
 }
+
+# Readers' comments on posts (plugins/comments): open for `close_after_days` after a
+# post's date unless its `Comments:` field says closed or none. The build reads the
+# approved ones from the endpoint's database beside it ("database"); publishconf.py
+# fetches them from the live endpoint ("https", with COMMENTS_TOKEN in the environment).
+COMMENTS = {"close_after_days": 90, "source": "database"}
 
 # Build-time check of every content file (plugins/content_check): any problem stops
 # the build with one report naming file, line, field and fix. The fields each kind

@@ -59,3 +59,11 @@ PRECOMPRESS_ZSTANDARD = False
 PRECOMPRESS_TEXT_EXTENSIONS = {
     ".atom", ".css", ".html", ".ics", ".js", ".json", ".svg", ".txt", ".xml", ".xsl",
 }  # fmt: skip
+
+# Approved comments come from the live endpoint, with the token COMMENTS_TOKEN (README,
+# "Comments on posts"; a repository secret for the workflow). Without the token the
+# published pages carry no comments; the endpoint's live fetch still shows them.
+COMMENTS = {
+    **COMMENTS,  # noqa: F405
+    "source": "https" if os.environ.get("COMMENTS_TOKEN") else "none",
+}

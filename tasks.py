@@ -373,6 +373,27 @@ def notify(c):
 
 @task(
     help={
+        "format": "text (default: one held comment a line, its id first) or json",
+        "approve": "Approve (publish) these comments: ID or ID,ID,...",
+        "reject": "Reject these comments (kept, never shown): ID or ID,ID,...",
+        "delete": "Delete these comments for good: ID or ID,ID,...",
+    }
+)
+def comments(c, format="text", approve=None, reject=None, delete=None):
+    """List the comments waiting for moderation, or approve, reject or delete some."""
+    # Invoke reads a second bare word as another task, so several ids go in one argument.
+    actions = {"approve": approve, "reject": reject, "delete": delete}
+    given = {action: ids for action, ids in actions.items() if ids}
+    if len(given) > 1:
+        raise Exit("Give one of --approve, --reject or --delete at a time.")
+    for action, ids in given.items():
+        _endpoint(c, "comments", action, *ids.replace(",", " ").split())
+    if not given:
+        _endpoint(c, "comments", "--format", format)
+
+
+@task(
+    help={
         "output": "Where to write the zip (dist/endpoint-lambda.zip)",
         "from_venv": "Copy dependencies from .venv instead of downloading Lambda wheels "
         "(no network; only for Linux x86_64 with Python 3.11)",

@@ -8,6 +8,10 @@ Routes:
     POST /forms/<id>/cancel?r=<id>&s=<signature>   cancel it (cancel.py)
     GET  /forms/<id>/confirm?r=<id>&s=<signature>  confirm a newsletter signup's address;
     POST /forms/<id>/confirm?r=<id>&s=<signature>  confirm it (confirm.py)
+    GET  /forms/comment/approved?post=<slug>   approved comments, for the page script;
+                                 without post, every one (Bearer COMMENTS_TOKEN)
+    GET  /forms/comment/<approve|reject|delete>?r=<id>&s=<signature>   a moderator's
+    POST the same address        link: a page with one button; the POST acts (comments.py)
     GET  /forms/<id>/places?for=<training slug>
                                  {"capacity", "registered", "waitlisted", "left", "open"}
     POST /forms/<id>             a submission, urlencoded or JSON
@@ -41,13 +45,18 @@ from . import abuse
 from .manifest import Manifest, ManifestUnavailable, closed_reason
 from .settings import Settings
 from .storage import REGISTERED, WAITLISTED, StorageUnavailable, open_storage
+from .storage.base import COMMENT_FORM
 from .submissions import SubmissionFlow, places_offered
 from .web import HTTPError, Response, application_uri, error_response, log_unexpected, preflight
 from .web import send as send_response
 
 log = logging.getLogger("endpoint")
 
-_FORM_ROUTE = re.compile(r"^/forms/([a-z0-9][a-z0-9-]{0,63})(/start|/places|/cancel|/confirm)?/?$")
+_FORM_ROUTE = re.compile(
+    r"^/forms/([a-z0-9][a-z0-9-]{0,63})"
+    r"(/start|/places|/cancel|/confirm|/approved|/approve|/reject|/delete)?/?$"
+)
+_COMMENT_ROUTES = ("/approved", "/approve", "/reject", "/delete")
 NOT_SAVED = "Nothing was saved. Please try again in a few minutes; what you typed is kept."
 
 
@@ -137,6 +146,10 @@ class EndpointApp:
             from .confirm import confirm
 
             return confirm(self, form, environ, method, allowed)
+        if action in _COMMENT_ROUTES and form.id == COMMENT_FORM:  # comments.py
+            from .comments import route as comments_route
+
+            return comments_route(self, form, action[1:], environ, method, allowed)
         if action:
             if method not in ("GET", "HEAD"):
                 raise HTTPError(405, "Use GET.", [("Allow", allow)])

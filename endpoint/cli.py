@@ -13,6 +13,8 @@ python -m endpoint forget EMAIL               delete every submission with that 
                                               (and, on SQLite, every copy in its files)
 python -m endpoint submissions                count per form and the newest time
 python -m endpoint notify                     send the pending e-mails
+python -m endpoint comments [--format text|json]   the held comments, one a line (id first)
+python -m endpoint comments approve|reject|delete ID...   act on comments
 """
 
 from __future__ import annotations
@@ -349,6 +351,56 @@ def notify() -> tuple[int, int]:
     return sent, pending
 
 
+COMMENT_ACTIONS = ("approve", "reject", "delete")
+
+
+def comments(action: str | None = None, ids=(), fmt: str = "text") -> list:
+    """List the held comments (text: one a line, id first; json), or act on some by id.
+
+    Held comments older than COMMENTS_PURGE_AFTER_DAYS are removed first.
+    """
+    import json
+    from datetime import UTC, datetime
+
+    from .comments import ACTIONS, purge
+
+    settings = _settings()
+    storage = _storage(settings)
+    try:
+        purge(storage, settings, datetime.now(UTC))
+        if action is not None:
+            if not ids:
+                raise CommandError(f"give the id of each comment to {action}")
+            done = storage.moderate_comments(ids, ACTIONS[action][1])
+            print(f"{ACTIONS[action][0].done.capitalize()} {done} of {len(ids)} comment(s).")
+            if done < len(ids):
+                print("The others are not comments here (check the ids: invoke comments).")
+            return []
+        held = [
+            {
+                "id": comment.id,
+                "post": comment.about,
+                "name": comment.fields.get("name", ""),
+                "text": comment.fields.get("comment", ""),
+                "status": comment.status,
+                "created": comment.submitted_at,
+            }
+            for comment in storage.held_comments()
+        ]
+    finally:
+        storage.close()
+    if fmt == "json":
+        print(json.dumps(held, ensure_ascii=False, indent=2))
+    elif not held:
+        print("No comments are waiting.")
+    for comment in held if fmt == "text" else ():
+        text = " ".join(comment["text"].split())
+        text = text if len(text) <= 60 else text[:59] + "…"
+        when, post, name = comment["created"][:16], comment["post"], comment["name"]
+        print(f"{comment['id']}  {when}  {post}  {name}: {text}")
+    return held
+
+
 def main(argv=None) -> int:
     """Entry point of `python -m endpoint`."""
     parser = argparse.ArgumentParser(prog="python -m endpoint", description=__doc__.split("\n")[0])
@@ -405,6 +457,12 @@ def main(argv=None) -> int:
     forget_parser.add_argument("email")
     commands.add_parser("submissions", help="count submissions per form")
     commands.add_parser("notify", help="send pending notification e-mails")
+    comments_parser = commands.add_parser(
+        "comments", help="list the held comments, or approve, reject or delete some"
+    )
+    comments_parser.add_argument("action", nargs="?", choices=COMMENT_ACTIONS)
+    comments_parser.add_argument("ids", nargs="*", metavar="ID", help="comment ids")
+    comments_parser.add_argument("--format", default="text", choices=("text", "json"))
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -428,6 +486,8 @@ def main(argv=None) -> int:
             submissions()
         elif args.command == "notify":
             notify()
+        elif args.command == "comments":
+            comments(args.action, args.ids, args.format)
         else:
             serve(args.host, args.port, args.workers, args.threads, args.access_log)
     except (CommandError, SettingsError) as error:

@@ -2,7 +2,8 @@
 
 Filters: `since` (a date), `source` (a partner's code, as recorded at signup from the
 link's ?source=CODE; compared exactly) and `event` (a training's slug). Registrations
-carry a `status` column: registered, waitlisted or cancelled. A double opt-in form's
+carry a `status` column: registered, waitlisted or cancelled (comments: held, approved
+or rejected). A double opt-in form's
 signups (the newsletter, confirm.py) carry `confirmed_at`, empty until the address is
 confirmed, and its OSDI export holds only the confirmed people, each with the e-mail
 status "subscribed". Unconfirmed ones are left out rather than sent as "unsubscribed":
@@ -77,8 +78,9 @@ def _flat(value) -> str:
 
 
 def record_columns(form) -> tuple[str, ...]:
-    """The columns before the form's fields: a registration's status comes with them."""
-    if form.about_kind == "training":
+    """The columns before the form's fields: a registration's or comment's status comes
+    with them."""
+    if form.about_kind == "training" or form.id == "comment":
         return (*RECORD_COLUMNS, "status")
     if form.id in DOUBLE_OPT_IN:
         return (*RECORD_COLUMNS, "confirmed_at")

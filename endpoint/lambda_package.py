@@ -35,6 +35,8 @@ RUNTIME_PACKAGES = (
     "email-validator",
     "dnspython",
     "idna",
+    "markdown",  # with nh3: comments' HTML (webforms/comment_text.py)
+    "nh3",
     "psycopg",
     "psycopg-binary",
     "typing-extensions",

@@ -1,4 +1,4 @@
-"""The site's manifest: the trainings and intern calls the endpoint takes forms about.
+"""The site's manifest: the trainings, intern calls and posts the endpoint takes forms about.
 
 The site's build writes it (`forms/manifest.json`, by plugins/forms) from the content,
 so capacity, dates, time zones, status and Apply_By are written once, by the writer.
@@ -23,7 +23,7 @@ log = logging.getLogger("endpoint")
 
 FETCH_TIMEOUT_SECONDS = 5
 # The manifest's section for each kind a form can be about (webforms ABOUT_KINDS).
-SECTIONS = {"training": "trainings", "internship": "internships"}
+SECTIONS = {"training": "trainings", "internship": "internships", "post": "posts"}
 
 
 class ManifestUnavailable(RuntimeError):
@@ -42,7 +42,7 @@ class Manifest:
         self._lock = threading.Lock()
 
     def entry(self, kind: str, slug: str) -> dict | None:
-        """The manifest's entry for training or internship `slug`, or None if it has none."""
+        """The manifest's entry for training, internship or post `slug`, or None if none."""
         return self._current().get(SECTIONS[kind], {}).get(slug)
 
     def endpoint(self) -> str:
@@ -81,7 +81,11 @@ class Manifest:
 
 
 def closed_reason(kind: str, entry: dict | None, now: datetime) -> str | None:
-    """Why a form about this training or intern call cannot be taken now, or None."""
+    """Why a form about this training, intern call or post cannot be taken now, or None."""
+    if kind == "post":
+        from .comments import post_refusal  # comments are the only form about a post
+
+        return post_refusal(entry, now)
     if entry is None:
         what = "training" if kind == "training" else "internship"
         return (

@@ -102,6 +102,12 @@ def build_message(form, submission, settings, smtputf8=False):
     if reply_to is not None:
         message["Reply-To"] = reply_to
 
+    if form.id == "comment":  # the moderators' mail, with signed links (comments.py)
+        from .comments import moderation_lines
+
+        message.replace_header("Subject", f"Comment to moderate: {submission.about}")
+        message.set_content("\n".join(moderation_lines(submission, settings)))
+        return message
     lines = [f"A new submission to “{form.title}” was stored.", ""]
     for field in form.fields:
         if field.name == "source":

@@ -24,6 +24,7 @@ DEFAULT_DATABASE_URL = f"sqlite:///{ROOT / 'data' / 'submissions.sqlite3'}"
 DEFAULT_SITE_URL = "http://127.0.0.1:8000"
 DEFAULT_ALLOWED_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
+COMMENTS_MODERATION_MODES = ("all", "first")
 REQUIRED_SECRETS = ("FORMS_SECRET", "IP_HASH_SALT")
 
 
@@ -73,6 +74,11 @@ class Settings:
     # an http(s) address or a file; empty means SITE_URL/forms/manifest.json.
     site_manifest: str = ""
     manifest_ttl: float = 60.0
+    # Comments (endpoint/comments.py): "all" holds every comment for an organizer;
+    # "first" lets an address with an approved comment through at once.
+    comments_moderation: str = "all"
+    comments_purge_after_days: int = 30
+    comments_token: str = ""  # lets a build elsewhere read every approved comment
 
     def __post_init__(self):
         # Without configured secrets, use random ones for this process: safe, but
@@ -82,6 +88,8 @@ class Settings:
             object.__setattr__(self, "forms_secret", os.urandom(32).hex())
         if not self.ip_hash_salt:
             object.__setattr__(self, "ip_hash_salt", os.urandom(32).hex())
+        if self.comments_moderation not in COMMENTS_MODERATION_MODES:
+            raise SettingsError("COMMENTS_MODERATION must be all or first")
         if self.smtp_tls not in SMTP_TLS_MODES:
             raise SettingsError(f"SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}")
         object.__setattr__(self, "site_url", self.site_url.rstrip("/"))
@@ -156,6 +164,9 @@ class Settings:
             forms_dir=env.get("FORMS_DIR") or None,
             site_manifest=env.get("SITE_MANIFEST", ""),
             manifest_ttl=_number(env, "MANIFEST_TTL", 60.0, float),
+            comments_moderation=(env.get("COMMENTS_MODERATION") or "all").strip().lower(),
+            comments_purge_after_days=_number(env, "COMMENTS_PURGE_AFTER_DAYS", 30, int),
+            comments_token=env.get("COMMENTS_TOKEN", ""),
         )
 
 

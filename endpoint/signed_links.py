@@ -32,6 +32,11 @@ def page(status: int, title: str, paragraphs, site_url: str, form: str = "") -> 
     return Response.html(status, notice_page(title, paragraphs, site_url, form))
 
 
+def purpose_secret(secret: str, purpose: str) -> str:
+    """The key that signs links of `purpose` (FORMS_SECRET itself for "")."""
+    return f"{purpose}:{secret}" if purpose else secret
+
+
 def signed_link(endpoint: str, submission, secret: str, action: str) -> str:
     """The signed address of `action` ("cancel", "confirm") for `submission`."""
     signature = abuse.sign_cancel(secret, submission.id)
@@ -47,6 +52,9 @@ class Wording:
     done: str  # nothing was "cancelled"
     thing: str  # we could not find this "registration"
     help: str  # what to do about a broken link
+    # Links of another purpose are signed with a key of their own, so a link mailed to a
+    # commenter never works as a moderator's (comments.py); "" keeps FORMS_SECRET.
+    purpose: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,8 +88,9 @@ def open_link(app, form, environ, method: str, allowed: bool, wording: Wording):
     query = parse_qs(environ.get("QUERY_STRING", ""))
     submission_id = (query.get("r") or [""])[0]
     signature = (query.get("s") or [""])[0]
+    secret = purpose_secret(app.settings.forms_secret, wording.purpose)
     if not _SUBMISSION_ID.match(submission_id) or not abuse.cancel_signed(
-        app.settings.forms_secret, submission_id, signature
+        secret, submission_id, signature
     ):
         log.info("endpoint: refused a %s link with a wrong signature for %s", wording.link, form.id)
         return page(

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import replace
 from datetime import datetime, timedelta
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -23,7 +24,7 @@ from . import abuse
 from .confirm import DOUBLE_OPT_IN
 from .manifest import ManifestUnavailable, closed_reason
 from .storage import RateLimited, Submission, format_time
-from .storage.base import CONFIRM, email_key
+from .storage.base import COMMENT_FORM, CONFIRM, HELD, email_key
 from .validation import clean_text, validate
 from .web import HTTPError, Response, application_uri, read_body
 
@@ -82,9 +83,10 @@ class SubmissionFlow:
             return self.invalid(form, environ, data, result.errors, wants_json)
 
         about, entry = "", None
-        if form.about:
-            # A registration or application: only for what the site lists, while open.
-            kind, about_field = form.about
+        about_spec = form.about or (("post", "post") if form.id == COMMENT_FORM else None)
+        if about_spec:
+            # A registration, application or comment: only on what the site lists, while open.
+            kind, about_field = about_spec
             about = result.values.get(about_field, "")
             try:
                 entry = self.manifest.entry(kind, about)
@@ -95,6 +97,13 @@ class SubmissionFlow:
             if refusal:
                 self.count_hit(form, ip_hash, now)
                 return self.invalid(form, environ, data, {about_field: refusal}, wants_json)
+            if form.id == COMMENT_FORM:
+                from .comments import parent_refusal
+
+                refusal = parent_refusal(self.storage, about, result.values.get("parent", ""))
+                if refusal:
+                    self.count_hit(form, ip_hash, now)
+                    return self.invalid(form, environ, data, {"": refusal}, wants_json)
         if trap == "fast":
             # A bot, or a person quick on the button: ask to send again (not stored).
             self.count_hit(form, ip_hash, now)
@@ -121,6 +130,13 @@ class SubmissionFlow:
             notify_state="pending" if form.notify else "none",
             about=about,
         )
+        if form.id == COMMENT_FORM:
+            from .comments import initial_status
+
+            status = initial_status(settings, self.storage, result.email, fields.get("comment", ""))
+            # The moderators hear of held comments only.
+            notify = "pending" if form.notify and status == HELD else "none"
+            submission = replace(submission, status=status, notify_state=notify)
         since = now - timedelta(seconds=settings.duplicate_window_seconds)
         outcome = ""
         try:
@@ -143,7 +159,12 @@ class SubmissionFlow:
         if not created and conflicts(stored, submission):
             log.info("endpoint: token of %s sent again with other content; 409", stored.id)
             return self.already_sent(form, environ, data, wants_json)
-        response = self.success(form, wants_json, outcome)
+        if form.id == COMMENT_FORM:
+            from .comments import answer
+
+            response = answer(settings, form, stored, entry, wants_json)
+        else:
+            response = self.success(form, wants_json, outcome)
         # Per-submission lines are DEBUG: `--access-log` shows them, production logs stay quiet.
         if created:
             log.debug("endpoint: stored submission %s for %s", stored.id, form.id)
@@ -228,6 +249,10 @@ class SubmissionFlow:
         from .notify import notify_submission, send_person_mail
 
         notify_submission(self.storage, form, submission, self.settings)
+        if form.id == COMMENT_FORM:
+            from .comments import purge
+
+            purge(self.storage, self.settings, self.now())
         if (form.about or form.id in DOUBLE_OPT_IN) and self.settings.smtp_host:
             # The person's own mail, queued with the submission.
             send_person_mail(

@@ -147,6 +147,15 @@ FIELDS = (
     Field("Template", ALL, "the theme template that renders it (pages: form for a form page)"),
     Field("Save_as", ALL, "the output file, when it must differ from the usual one"),
     Field("URL", ALL, "the address, when it must differ from the usual one"),
+    # --- posts ------------------------------------------------------------------
+    Field(
+        "Comments",
+        (POST,),
+        "open (the default: readers may comment until 90 days after Date), closed "
+        "(comments shown, no new ones) or none (no comments at all)",
+        {POST: "open"},
+        options=("open", "closed", "none"),
+    ),
     # --- pages ------------------------------------------------------------------
     Field("Form", (PAGE,), "with `Template: form`, the form shown (a name from forms/)"),
     Field("Form_title", (PAGE,), "the heading above the form"),

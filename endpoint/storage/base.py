@@ -93,6 +93,9 @@ PROMOTED, APPLIED = "promoted", "applied"
 # A double opt-in signup's mail (endpoint/confirm.py): the signed link to confirm, or,
 # for an address already confirmed, a note that there is nothing to do.
 CONFIRM, ALREADY_CONFIRMED = "confirm", "already_confirmed"
+# A comment's moderation (its `status`, migration 0010), and the form comments come from.
+HELD, APPROVED, REJECTED = "held", "approved", "rejected"
+COMMENT_FORM = "comment"
 
 
 class StorageUnavailable(RuntimeError):
@@ -828,6 +831,111 @@ class Storage:
         }
         bucket = max(waits, key=waits.get)
         raise RateLimited(max(1.0, waits[bucket] / 1_000_000), bucket)
+
+    # --- Comments (endpoint/comments.py): form "comment", about = the post's slug ----
+
+    def approved_comments(
+        self, post: str | None = None, since: str | None = None, limit: int | None = None
+    ) -> list[dict]:
+        """Approved comments, oldest first (the newest `limit` of them): no e-mail, ever.
+
+        Each is {"id", "post", "parent" (the answered comment's id or None), "name",
+        "text" (the Markdown as typed), "created" (UTC ISO 8601)}; `since` is an ISO time.
+        """
+        query = (
+            "SELECT id, about, fields, submitted_at FROM submissions "
+            "WHERE form_id = ? AND status = ?"
+        )
+        params: list = [COMMENT_FORM, APPROVED]
+        if post is not None:
+            query += " AND about = ?"
+            params.append(post)
+        if since is not None:
+            query += " AND submitted_at > ?"
+            moment = datetime.fromisoformat(since)  # raises ValueError for a wrong one
+            params.append(format_time(moment if moment.tzinfo else moment.replace(tzinfo=UTC)))
+        query += " ORDER BY submitted_at DESC, id DESC"
+        if limit is not None:
+            query += " LIMIT ?"
+            params.append(int(limit))
+        rows = self._run(lambda c: self._execute(c, query, tuple(params)).fetchall())
+        comments = []
+        for comment_id, about, fields, created in reversed(rows):
+            fields = json.loads(fields)
+            comments.append(
+                {
+                    "id": comment_id,
+                    "post": about,
+                    "parent": fields.get("parent") or None,
+                    "name": fields.get("name", ""),
+                    "text": fields.get("comment", ""),
+                    "created": created,
+                }
+            )
+        return comments
+
+    def held_comments(self) -> list[Submission]:
+        """Comments waiting for an organizer, oldest first."""
+        rows = self._run(
+            lambda c: self._execute(
+                c,
+                f"{_SELECT} WHERE form_id = ? AND status = ? ORDER BY submitted_at, id",
+                (COMMENT_FORM, HELD),
+            ).fetchall()
+        )
+        return [Submission.from_row(row) for row in rows]
+
+    def has_approved_comment(self, email: str) -> bool:
+        """Whether an earlier comment from this address was approved."""
+        row = self._run(
+            lambda c: self._execute(
+                c,
+                "SELECT 1 FROM submissions WHERE email = ? AND form_id = ? AND status = ? LIMIT 1",
+                (email_key(email), COMMENT_FORM, APPROVED),
+            ).fetchone()
+        )
+        return row is not None
+
+    def moderate_comments(self, ids: Sequence[str], status: str | None) -> int:
+        """Set comments' status (APPROVED, REJECTED), or delete them (None); returns how many."""
+        ids = tuple(ids)
+        if not ids:
+            return 0
+        marks = ", ".join("?" * len(ids))
+        which = f"form_id = ? AND id IN ({marks})"
+
+        def work(connection):
+            if status is None:
+                self._execute(
+                    connection,
+                    f"DELETE FROM outbox WHERE submission_id IN "
+                    f"(SELECT id FROM submissions WHERE {which})",
+                    (COMMENT_FORM, *ids),
+                )
+                query, params = f"DELETE FROM submissions WHERE {which}", (COMMENT_FORM, *ids)
+            else:
+                query = f"UPDATE submissions SET status = ? WHERE {which}"
+                params = (status, COMMENT_FORM, *ids)
+            return self._execute(connection, query, params).rowcount
+
+        return self._run(work)
+
+    def purge_held_comments(self, before: datetime) -> int:
+        """Delete held comments sent before `before` (nobody acted on them); returns how many."""
+        held = "form_id = ? AND status = ? AND submitted_at < ?"
+        params = (COMMENT_FORM, HELD, format_time(before))
+
+        def work(connection):
+            self._execute(
+                connection,
+                f"DELETE FROM outbox WHERE submission_id IN (SELECT id FROM submissions "
+                f"WHERE {held})",
+                params,
+            )
+            cursor = self._execute(connection, f"DELETE FROM submissions WHERE {held}", params)
+            return cursor.rowcount
+
+        return self._run(work)
 
     # --- Introductions (endpoint/matching.py, `invoke introduce` and `invoke match`) ---
 

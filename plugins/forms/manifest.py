@@ -56,14 +56,29 @@ def internship_entry(article, site_url: str) -> dict:
     }
 
 
+def post_entry(article, site_url: str) -> dict:
+    """What the endpoint needs to know to take a comment on one post (plugins/comments)."""
+    closes_at = article.comments_closes_at
+    return {
+        "title": plain(article.title),
+        "url": f"{site_url}/{article.url}",
+        "comments": article.comments_state,
+        "closes_at": closes_at.isoformat() if closes_at else None,
+    }
+
+
 def build_manifest(articles, site_url: str, endpoint: str = "", settings=None) -> dict:
-    """{"version", "endpoint", "trainings": {slug: entry}, "internships": {slug: entry}}.
+    """{"version", "endpoint", "trainings", "internships", "posts"}: each {slug: entry}.
+
+    "posts" lists the posts whose comments are open or closed (never "none").
 
     "endpoint" is the form endpoint's public address (FORMS["endpoint"]): the endpoint
     writes its cancel links with it.
     """
-    trainings, internships = {}, {}
+    trainings, internships, posts = {}, {}, {}
     for article in articles:
+        if getattr(article, "comments_state", "none") != "none":
+            posts[article.slug] = post_entry(article, site_url)
         event = getattr(article, "event", None)
         call = getattr(article, "intern_call", None)
         if event is not None and event.registration and event.registration[0] == "form":
@@ -75,6 +90,7 @@ def build_manifest(articles, site_url: str, endpoint: str = "", settings=None) -
         "endpoint": endpoint,
         "trainings": trainings,
         "internships": internships,
+        "posts": posts,
     }
 
 

@@ -71,6 +71,13 @@ VALID = {
         "message": "Can you run a training for our local?",
         "consent": "yes",
     },
+    "comment": {
+        "name": "Lee Park",
+        "email": "lee@example.org",
+        "comment": "We tried this at our local and it *worked*.",
+        "post": "open-post",
+        "consent": "yes",
+    },
 }
 
 

@@ -30,6 +30,7 @@ def write(folder, text, name="test-form"):
 def test_the_forms_load():
     forms = load_forms()
     assert sorted(forms) == [
+        "comment",
         "contact",
         "help-request",
         "intern-application",

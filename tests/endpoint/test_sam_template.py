@@ -40,6 +40,8 @@ LEFT_AT_DEFAULTS = {
     "FORMS_DIR",  # the zip holds forms/ where the endpoint looks by default
     "SITE_MANIFEST",  # SITE_URL/forms/manifest.json by default
     "MANIFEST_TTL",
+    "COMMENTS_MODERATION",  # "all": every comment waits for a moderator
+    "COMMENTS_PURGE_AFTER_DAYS",
     # The template's DATABASE_URL is PostgreSQL, which requires the secrets already.
     "ENVIRONMENT",
 }

@@ -51,6 +51,7 @@ def test_it_publishes_the_dry_run_build_with_the_official_pinned_actions():
     assert build["env"] == {
         "SITEURL": "${{ vars.SITEURL }}",
         "FORMS_ENDPOINT": "${{ vars.FORMS_ENDPOINT }}",
+        "COMMENTS_TOKEN": "${{ secrets.COMMENTS_TOKEN }}",
     }
     upload = build_steps[-1]
     assert upload["uses"].startswith("actions/upload-pages-artifact@")

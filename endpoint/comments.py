@@ -1,0 +1,207 @@
+"""Comments on posts: the form "comment", held until an organizer approves it.
+
+A comment is a submission (`about` = the post's slug) checked like every form, and
+refused (422, what was typed kept) for a post the site's manifest does not list or
+whose comments are closed. It is stored HELD, or APPROVED at once when
+COMMENTS_MODERATION=first and an earlier comment from the same address was approved,
+never with more than two links. The moderators (the form's `notify`) get each held
+comment with signed links:
+
+    GET  /forms/comment/<approve|reject|delete>?r=<id>&s=<signature>  a page, one button
+    POST the same address                                             does it
+    GET  /forms/comment/approved?post=SLUG[&since=ISO]   that post's approved comments
+    GET  /forms/comment/approved   (Authorization: Bearer COMMENTS_TOKEN)  all of them
+
+The moderators' links are signed with a key of their own (signed_links.purpose_secret),
+so no link mailed to a commenter works as one. Held comments nobody acted on are
+deleted COMMENTS_PURGE_AFTER_DAYS after they were sent, on the next comment stored
+(`purge`) and by `invoke comments`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from datetime import datetime, timedelta
+from urllib.parse import parse_qs, quote
+
+from .manifest import Manifest, ManifestUnavailable
+from .signed_links import Wording, open_link, page, purpose_secret, signed_link
+from .storage.base import APPROVED, COMMENT_FORM, HELD, REJECTED
+from .web import HTTPError, Response
+
+log = logging.getLogger("endpoint")
+
+# More links than this and a comment always waits for an organizer.
+MAX_LINKS_UNHELD = 2
+MODERATION = "moderate"
+_HELP = "Open the link from the moderation e-mail again (all of it), or use `invoke comments`."
+# action: (wording, status it sets (None deletes), button label, what is done)
+ACTIONS = {
+    action: (
+        Wording(action, action, done, "comment", _HELP, purpose=MODERATION),
+        status,
+        label,
+    )
+    for action, done, status, label in (
+        ("approve", "approved", APPROVED, "Approve and publish this comment"),
+        ("reject", "rejected", REJECTED, "Reject this comment"),
+        ("delete", "deleted", None, "Delete this comment for good"),
+    )
+}
+
+
+def post_refusal(entry: dict | None, now: datetime) -> str | None:
+    """Why a comment on this post (its manifest entry) cannot be taken now, or None."""
+    if entry is None:
+        return "We could not find this post on the site. Nothing was saved."
+    closes_at = entry.get("closes_at")
+    if entry.get("comments") != "open" or (closes_at and datetime.fromisoformat(closes_at) <= now):
+        return "Comments on this post are closed. Nothing was saved."
+    return None
+
+
+def parent_refusal(storage, post: str, parent: str) -> str | None:
+    """Why a reply cannot answer `parent` (not an approved comment on `post`), or None."""
+    if not parent:
+        return None
+    answered = storage.get(parent) if len(parent) == 32 else None
+    if answered is None or (answered.form_id, answered.about, answered.status) != (
+        COMMENT_FORM,
+        post,
+        APPROVED,
+    ):
+        return "The comment you answer is not on this post any more. Nothing was saved."
+    return None
+
+
+def initial_status(settings, storage, email: str, text: str) -> str:
+    """HELD, or APPROVED for a known commenter when COMMENTS_MODERATION is "first"."""
+    if settings.comments_moderation != "first":
+        return HELD
+    from webforms.comment_text import count_links  # only when needed: cold start
+
+    if count_links(text) > MAX_LINKS_UNHELD or not storage.has_approved_comment(email):
+        return HELD
+    return APPROVED
+
+
+def answer(settings, form, stored, entry: dict | None, wants_json: bool) -> Response:
+    """The answer to a stored comment: JSON, or 303 to the held page naming the post."""
+    if wants_json:
+        return Response.json(200, {"ok": True, "status": stored.status})
+    location = f"{settings.site_url}/{form.thank_you}"
+    if entry and entry.get("url"):
+        location += f"?post={quote(entry['url'], safe='/:')}"
+    return Response(
+        303,
+        b"Thank you. Your comment was sent.",
+        "text/plain; charset=utf-8",
+        [("Location", location)],
+    )
+
+
+def purge(storage, settings, now: datetime) -> int:
+    """Delete held comments older than COMMENTS_PURGE_AFTER_DAYS; returns how many."""
+    purged = storage.purge_held_comments(now - timedelta(days=settings.comments_purge_after_days))
+    if purged:
+        log.info("endpoint: removed %d held comment(s) nobody acted on", purged)
+    return purged
+
+
+def route(app, form, action: str, environ, method: str, allowed: bool) -> Response:
+    """Answer /forms/comment/approved and the moderators' links."""
+    if action == "approved":
+        if method not in ("GET", "HEAD"):
+            raise HTTPError(405, "Use GET.", [("Allow", "GET, OPTIONS")])
+        return approved(app, environ)
+    return moderate(app, form, action, environ, method, allowed)
+
+
+def approved(app, environ) -> Response:
+    """The approved comments of one post, or (with the token) of the whole site."""
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    post = (query.get("post") or [""])[0] or None
+    since = (query.get("since") or [""])[0] or None
+    if post is None:
+        token = app.settings.comments_token
+        given = environ.get("HTTP_AUTHORIZATION", "").removeprefix("Bearer ").strip()
+        if not token or not hmac.compare_digest(given.encode(), token.encode()):
+            raise HTTPError(403, "Every comment at once needs the comments token.")
+    try:
+        comments = app.storage.approved_comments(post, since)
+    except ValueError:
+        raise HTTPError(400, "since must be an ISO 8601 time.") from None
+    if comments:
+        from webforms.comment_text import render_comment  # only when needed: cold start
+
+        for comment in comments:
+            comment["html"] = render_comment(comment["text"])
+    return Response.json(200, {"comments": comments}, [("Cache-Control", "no-store")])
+
+
+def moderate(app, form, action: str, environ, method: str, allowed: bool) -> Response:
+    """GET: the comment and one button; POST: approve, reject or delete it."""
+    wording, status, label = ACTIONS[action]
+    site_url = app.settings.site_url
+    link = open_link(app, form, environ, method, allowed, wording)
+    if isinstance(link, Response):
+        return link
+    comment = link.submission
+    if method == "POST":
+        app.storage.moderate_comments([comment.id], status)
+        log.info("endpoint: comment %s %s", comment.id, wording.done)
+        return page(200, f"Comment {wording.done}", [f"The comment is {wording.done}."], site_url)
+    if comment.status == status:
+        return page(
+            200,
+            f"Already {wording.done}",
+            ["This comment is already so. Nothing changed."],
+            site_url,
+        )
+    title = _post_title(app.manifest, comment.about)
+    return page(
+        200,
+        f"{label}?",
+        [
+            f"On “{title}”, {comment.fields.get('name', '')} wrote:",
+            comment.fields.get("comment", ""),
+            f"It is {comment.status or HELD} now. Nothing changes until you press the button.",
+        ],
+        site_url,
+        link.button(environ, label),
+    )
+
+
+def _post_title(manifest, slug: str) -> str:
+    try:
+        entry = manifest.entry("post", slug)
+    except ManifestUnavailable:
+        entry = None
+    return (entry or {}).get("title") or slug
+
+
+def moderation_lines(submission, settings) -> list[str]:
+    """The moderators' mail about one held comment: the post, the text and signed links."""
+    manifest = Manifest(settings.site_manifest, settings.manifest_ttl)
+    endpoint = manifest.endpoint()
+    if not endpoint:
+        # Left pending (`invoke notify`) until the site's manifest names the endpoint.
+        raise RuntimeError("no endpoint address to link to")
+    entry = manifest.entry("post", submission.about) or {}
+    secret = purpose_secret(settings.forms_secret, MODERATION)
+    text = submission.fields.get("comment", "")
+    lines = [
+        f"A comment on “{entry.get('title') or submission.about}” waits for moderation.",
+        f"Post: {entry.get('url', submission.about)}",
+        f"Name: {submission.fields.get('name', '')}",
+        "",
+        *(f"    {line}" for line in text.splitlines()),
+        "",
+        "Nothing is shown until you approve it. Each link opens a page with one button:",
+        "",
+    ]
+    for action in ACTIONS:
+        lines.append(f"{action.capitalize()}: {signed_link(endpoint, submission, secret, action)}")
+    lines += ["", f"Comment id: {submission.id} (or: invoke comments {{approve,reject}} ID)"]
+    return lines
