@@ -105,10 +105,14 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
 def static_server(folder):
     """Serve `folder` on a free loopback port; yields the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
+    return loopback_server(functools.partial(_QuietHandler, directory=str(folder)))
+
+
+@contextlib.contextmanager
+def loopback_server(handler):
+    """Run an http.server `handler` on a free loopback port; yields the base URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

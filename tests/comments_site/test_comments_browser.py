@@ -1,17 +1,16 @@
 """The comments of a post in real headless Chromium under the published site's CSP:
 newer approved comments come from the endpoint, Reply fills the form, axe passes."""
 
-import contextlib
 import functools
 import http.server
 import json
-import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
 from tests.comments_site.conftest import build, write_content
+from tests.helpers import loopback_server
 from tests.site.test_browser import AXE_OPTIONS, describe
 
 pytestmark = pytest.mark.browser
@@ -54,22 +53,11 @@ class _CspSite(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def serving(handler):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, comments_site):
     """The fixture blog built against a fake endpoint; yields (site URL, endpoint class)."""
     base = tmp_path_factory.mktemp("comments-live")
-    with serving(_Endpoint) as endpoint:
+    with loopback_server(_Endpoint) as endpoint:
         forms = json.dumps({"endpoint": endpoint})
         output, _ = build(
             base,
@@ -82,7 +70,7 @@ def live(tmp_path_factory, comments_site):
             f"connect-src 'self' {endpoint}"
         )
         handler = type("Site", (_CspSite,), {"csp": csp})
-        with serving(functools.partial(handler, directory=str(output))) as site:
+        with loopback_server(functools.partial(handler, directory=str(output))) as site:
             yield site, _Endpoint
 
 

@@ -6,14 +6,13 @@ import contextlib
 import functools
 import http.server
 import re
-import threading
 
 import lxml.html
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from pelican.settings import read_settings
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, loopback_server
 from tests.site.test_browser import AXE_OPTIONS, describe
 
 pytestmark = pytest.mark.browser
@@ -39,14 +38,8 @@ class _CspHandler(http.server.SimpleHTTPRequestHandler):
 @contextlib.contextmanager
 def csp_server(folder):
     """Serve `folder` on loopback with the published site's CSP on every answer."""
-    handler = functools.partial(_CspHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_server(functools.partial(_CspHandler, directory=str(folder))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
