@@ -29,20 +29,13 @@ from pathlib import Path
 
 from devserver.server import ChildProcess
 from devserver.static_host import serving
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_RUNNER = Path(__file__).with_name("lighthouse.mjs")
 LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "package.json"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+# The tests' Chromium and flags; Lighthouse starts it itself, so headless is asked here.
+CHROMIUM_FLAGS = ["--headless=new", *CHROMIUM_ARGS]
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 THRESHOLDS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 FORM_FACTORS = ("mobile", "desktop")
