@@ -1,6 +1,7 @@
 """Double opt-in: a newsletter signup counts only once its address is confirmed.
 
-A signup is stored unconfirmed and the outbox mails the address a signed link
+A form with `double_opt_in = true` in its TOML (forms/newsletter.toml) works so: a signup
+is stored unconfirmed and the outbox mails the address a signed link
 (Storage.store queues CONFIRM; an address that confirmed before gets ALREADY_CONFIRMED,
 a note that there is nothing to do, so the page answers everyone alike and tells a
 stranger nothing). Signing up again while unconfirmed stores the new signup and mails
@@ -27,8 +28,6 @@ from .web import HTTPError, Response
 
 log = logging.getLogger("endpoint")
 
-# The forms whose signups wait for the address to be confirmed.
-DOUBLE_OPT_IN = frozenset({"newsletter"})
 # The site's page a confirmed person is sent to (content/pages/newsletter-confirmed.md).
 CONFIRMED_PAGE = "subscribe/confirmed/"
 
@@ -79,7 +78,7 @@ def mail_lines(kind: str, submission, secret: str, endpoint: str) -> list[str]:
 def confirm(app, form, environ, method: str, allowed: bool) -> Response:
     """Answer GET (a page with the button) or POST (confirm) on /forms/<id>/confirm."""
     site_url = app.settings.site_url
-    if form.id not in DOUBLE_OPT_IN:
+    if not form.double_opt_in:
         raise HTTPError(404, "This form has nothing to confirm.")
     link = open_link(app, form, environ, method, allowed, WORDING)
     if isinstance(link, Response):

@@ -30,8 +30,6 @@ import json
 import re
 from datetime import UTC, datetime
 
-from .confirm import DOUBLE_OPT_IN
-
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The start of the cell, or just after a place a spreadsheet may start a new one (comma,
 # semicolon, tab, line break), then spaces, then a formula's first character.
@@ -82,7 +80,7 @@ def record_columns(form) -> tuple[str, ...]:
     with them."""
     if form.about_kind == "training" or form.id == "comment":
         return (*RECORD_COLUMNS, "status")
-    if form.id in DOUBLE_OPT_IN:
+    if form.double_opt_in:
         return (*RECORD_COLUMNS, "confirmed_at")
     return RECORD_COLUMNS
 
@@ -141,7 +139,7 @@ def osdi_signup(form, submission) -> dict:
             person["family_name"] = family
     if fields.get("email"):
         person["email_addresses"] = [{"address": fields["email"]}]
-        if form.id in DOUBLE_OPT_IN:  # only confirmed people reach here (`select`)
+        if form.double_opt_in:  # only confirmed people reach here (`select`)
             person["email_addresses"][0]["status"] = "subscribed"
     if fields.get("phone"):
         person["phone_numbers"] = [{"number": fields["phone"]}]
@@ -262,7 +260,7 @@ def select(
     submissions = storage.submissions(form.id, since, source=source)
     if event is not None:
         submissions = [s for s in submissions if s.about == event]
-    if fmt == "osdi" and form.id in DOUBLE_OPT_IN:
+    if fmt == "osdi" and form.double_opt_in:
         submissions = [s for s in submissions if s.confirmed_at]
     return submissions
 

@@ -21,7 +21,6 @@ from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 from webforms.names import CONSENT, SOURCE, SOURCE_MAX_LENGTH
 
 from . import abuse
-from .confirm import DOUBLE_OPT_IN
 from .manifest import ManifestUnavailable, closed_reason
 from .storage import RateLimited, Submission, format_time
 from .storage.base import COMMENT_FORM, CONFIRM, HELD, email_key
@@ -253,7 +252,7 @@ class SubmissionFlow:
             from .comments import purge
 
             purge(self.storage, self.settings, self.now())
-        if (form.about or form.id in DOUBLE_OPT_IN) and self.settings.smtp_host:
+        if (form.about or form.double_opt_in) and self.settings.smtp_host:
             # The person's own mail, queued with the submission.
             send_person_mail(
                 self.storage, self.manifest, self.settings, {form.id: form}, [submission.id]
@@ -262,7 +261,7 @@ class SubmissionFlow:
 
 def person_mail_kind(form) -> str | None:
     """The mail queued for the sender of `form` with their submission, if any."""
-    if form.id in DOUBLE_OPT_IN:
+    if form.double_opt_in:
         return CONFIRM
     return "applied" if form.about_kind == "internship" else None
 

@@ -43,6 +43,7 @@ _FORM_KEYS = {
     "thank_you_for",
     "about",
     "notify",
+    "double_opt_in",
     "consent",
     "fields",
 }
@@ -130,6 +131,8 @@ class FormDefinition:
     about: tuple[str, str] | None = None
     # {outcome: page} for registrations that were waitlisted or already registered.
     thank_you_for: tuple[tuple[str, str], ...] = ()
+    # True: a submission counts once its address is confirmed (endpoint/confirm.py).
+    double_opt_in: bool = False
 
     @property
     def about_kind(self) -> str:
@@ -222,6 +225,10 @@ def _parse_form(path: Path, data: dict) -> FormDefinition:
     ):
         raise FormDefinitionError(path, "notify must be a list of e-mail addresses")
 
+    double_opt_in = data.get("double_opt_in", False)
+    if not isinstance(double_opt_in, bool):
+        raise FormDefinitionError(path, "double_opt_in must be true or false")
+
     consent_data = data.get("consent")
     if not isinstance(consent_data, dict):
         raise FormDefinitionError(path, "needs a [consent] table with version and text")
@@ -268,6 +275,7 @@ def _parse_form(path: Path, data: dict) -> FormDefinition:
         notify=tuple(notify),
         about=about,
         thank_you_for=tuple(sorted(thank_you_for.items())),
+        double_opt_in=double_opt_in,
     )
 
 
