@@ -371,25 +371,71 @@ def notify(c):
     _endpoint(c, "notify")
 
 
+class _BareWords(Argument):
+    """A positional argument taking every bare word after its task, as a list.
+
+    Invoke has no variadic positional arguments, and reads a second bare word as the
+    name of another task. This one counts as missing (so the parser keeps giving it
+    words) until it holds as many as the command line has after the task's name,
+    not counting flags and the values of `value_flags`.
+    """
+
+    def __init__(self, task_name: str, value_flags=(), **kwargs):
+        super().__init__(**kwargs)
+        self.words, self.task_name, self.value_flags = [], task_name, value_flags
+
+    def _expected(self) -> int:
+        argv = sys.argv[1:]
+        if self.task_name not in argv:
+            return 0
+        count, skip = 0, False
+        for token in argv[argv.index(self.task_name) + 1 :]:
+            if token == "--":
+                break
+            if skip or token.startswith("-"):
+                skip = not skip and token in self.value_flags
+                continue
+            count += 1
+        return count
+
+    @property
+    def value(self):
+        return self.words if len(self.words) >= self._expected() else None
+
+    @value.setter
+    def value(self, word):
+        self.words.append(word)
+
+
+class _CommentsTask(Task):
+    """`invoke comments [approve|reject|delete ID...]`: the words as one argument."""
+
+    def get_arguments(self, ignore_unknown_help=None):
+        args = super().get_arguments(ignore_unknown_help)
+        [given] = [arg for arg in args if arg.name == "words"]
+        words = _BareWords("comments", ("--format", "-f"), names=given.names, help=given.help,
+                           kind=list, positional=True)  # fmt: skip
+        return [words, *(arg for arg in args if arg is not given)]
+
+
 @task(
+    klass=_CommentsTask,
     help={
         "format": "text (default: one held comment a line, its id first) or json",
-        "approve": "Approve (publish) these comments: ID or ID,ID,...",
-        "reject": "Reject these comments (kept, never shown): ID or ID,ID,...",
-        "delete": "Delete these comments for good: ID or ID,ID,...",
-    }
+        "words": "approve, reject or delete, then the ids of the comments",
+    },
 )
-def comments(c, format="text", approve=None, reject=None, delete=None):
-    """List the comments waiting for moderation, or approve, reject or delete some."""
-    # Invoke reads a second bare word as another task, so several ids go in one argument.
-    actions = {"approve": approve, "reject": reject, "delete": delete}
-    given = {action: ids for action, ids in actions.items() if ids}
-    if len(given) > 1:
-        raise Exit("Give one of --approve, --reject or --delete at a time.")
-    for action, ids in given.items():
-        _endpoint(c, "comments", action, *ids.replace(",", " ").split())
-    if not given:
+def comments(c, words=(), format="text"):
+    """List the comments waiting for moderation; `approve ID...`, `reject ID...` (kept,
+    never shown) or `delete ID...` (for good) acts on them."""
+    if not words:
         _endpoint(c, "comments", "--format", format)
+        return
+    action, *ids = words
+    if action not in ("approve", "reject", "delete"):
+        raise Exit(f"comments: say approve, reject or delete before the ids, not {action!r}")
+    # Ids copied as a comma-separated list work too.
+    _endpoint(c, "comments", action, *" ".join(ids).replace(",", " ").split())
 
 
 @task(

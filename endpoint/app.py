@@ -12,6 +12,8 @@ Routes:
                                  without post, every one (Bearer COMMENTS_TOKEN)
     GET  /forms/comment/<approve|reject|delete>?r=<id>&s=<signature>   a moderator's
     POST the same address        link: a page with one button; the POST acts (comments.py)
+    GET  /forms/comment/<replies|unsubscribe>?r=<id>&s=<signature>   a commenter's link:
+    POST the same address        start or stop the mail about replies (comments.py)
     GET  /forms/<id>/places?for=<training slug>
                                  {"capacity", "registered", "waitlisted", "left", "open"}
     POST /forms/<id>             a submission, urlencoded or JSON
@@ -54,9 +56,10 @@ log = logging.getLogger("endpoint")
 
 _FORM_ROUTE = re.compile(
     r"^/forms/([a-z0-9][a-z0-9-]{0,63})"
-    r"(/start|/places|/cancel|/confirm|/approved|/approve|/reject|/delete)?/?$"
+    r"(/start|/places|/cancel|/confirm|/approved|/approve|/reject|/delete|/replies|/unsubscribe)?"
+    r"/?$"
 )
-_COMMENT_ROUTES = ("/approved", "/approve", "/reject", "/delete")
+_COMMENT_ROUTES = ("/approved", "/approve", "/reject", "/delete", "/replies", "/unsubscribe")
 NOT_SAVED = "Nothing was saved. Please try again in a few minutes; what you typed is kept."
 
 

@@ -362,7 +362,7 @@ def comments(action: str | None = None, ids=(), fmt: str = "text") -> list:
     import json
     from datetime import UTC, datetime
 
-    from .comments import ACTIONS, purge
+    from .comments import ACTIONS, mail_after_approval, purge
 
     settings = _settings()
     storage = _storage(settings)
@@ -371,10 +371,15 @@ def comments(action: str | None = None, ids=(), fmt: str = "text") -> list:
         if action is not None:
             if not ids:
                 raise CommandError(f"give the id of each comment to {action}")
-            done = storage.moderate_comments(ids, ACTIONS[action][1])
+            done = storage.moderate_comments(ids, ACTIONS[action][1], datetime.now(UTC))
             print(f"{ACTIONS[action][0].done.capitalize()} {done} of {len(ids)} comment(s).")
             if done < len(ids):
                 print("The others are not comments here (check the ids: invoke comments).")
+            if action == "approve":  # the mail approving lets go (comments.py)
+                from .manifest import Manifest
+
+                manifest = Manifest(settings.site_manifest, settings.manifest_ttl)
+                mail_after_approval(storage, manifest, settings, ids)
             return []
         held = [
             {

@@ -11,9 +11,16 @@ comment with signed links:
     POST the same address                                             does it
     GET  /forms/comment/approved?post=SLUG[&since=ISO]   that post's approved comments
     GET  /forms/comment/approved   (Authorization: Bearer COMMENTS_TOKEN)  all of them
+    GET  /forms/comment/<replies|unsubscribe>?r=<id>&s=<signature>   the commenter's
+    POST the same address           links: start or stop the mail about replies
 
-The moderators' links are signed with a key of their own (signed_links.purpose_secret),
-so no link mailed to a commenter works as one. Held comments nobody acted on are
+A commenter who ticked "notify_replies" is mailed, once the comment is approved, a link
+to confirm (double opt-in); once confirmed, one mail per approved reply, each with a
+link that stops them in one click (RFC 8058: List-Unsubscribe-Post, which the mail
+program POSTs). Nothing is mailed about a reply before a moderator approves it.
+
+Each kind of link is signed with a key of its own (signed_links.purpose_secret), so no
+link mailed to a commenter works as a moderator's. Held comments nobody acted on are
 deleted COMMENTS_PURGE_AFTER_DAYS after they were sent, on the next comment stored
 (`purge`) and by `invoke comments`.
 """
@@ -27,14 +34,14 @@ from urllib.parse import parse_qs, quote
 
 from .manifest import Manifest, ManifestUnavailable
 from .signed_links import Wording, open_link, page, purpose_secret, signed_link
-from .storage.base import APPROVED, COMMENT_FORM, HELD, REJECTED
+from .storage.base import APPROVED, COMMENT_FORM, CONFIRM_REPLIES, HELD, REJECTED, REPLY
 from .web import HTTPError, Response
 
 log = logging.getLogger("endpoint")
 
 # More links than this and a comment always waits for an organizer.
 MAX_LINKS_UNHELD = 2
-MODERATION = "moderate"
+MODERATION, REPLIES = "moderate", "replies"  # the purposes links are signed for
 _HELP = "Open the link from the moderation e-mail again (all of it), or use `invoke comments`."
 # action: (wording, status it sets (None deletes), button label, what is done)
 ACTIONS = {
@@ -49,6 +56,12 @@ ACTIONS = {
         ("delete", "deleted", None, "Delete this comment for good"),
     )
 }
+_REPLIES_HELP = "Open the link from the e-mail again (all of it)."
+REPLY_LINKS = {
+    "replies": Wording("replies", "confirmation", "started", "comment", _REPLIES_HELP, REPLIES),
+    "unsubscribe": Wording("unsubscribe", "unsubscribe", "stopped", "comment", _REPLIES_HELP,
+                           REPLIES),
+}  # fmt: skip
 
 
 def post_refusal(entry: dict | None, now: datetime) -> str | None:
@@ -115,6 +128,8 @@ def route(app, form, action: str, environ, method: str, allowed: bool) -> Respon
         if method not in ("GET", "HEAD"):
             raise HTTPError(405, "Use GET.", [("Allow", "GET, OPTIONS")])
         return approved(app, environ)
+    if action in REPLY_LINKS:
+        return reply_mail_choice(app, form, action, environ, method, allowed)
     return moderate(app, form, action, environ, method, allowed)
 
 
@@ -149,9 +164,16 @@ def moderate(app, form, action: str, environ, method: str, allowed: bool) -> Res
         return link
     comment = link.submission
     if method == "POST":
-        app.storage.moderate_comments([comment.id], status)
+        app.storage.moderate_comments([comment.id], status, app.now())
         log.info("endpoint: comment %s %s", comment.id, wording.done)
-        return page(200, f"Comment {wording.done}", [f"The comment is {wording.done}."], site_url)
+        response = page(
+            200, f"Comment {wording.done}", [f"The comment is {wording.done}."], site_url
+        )
+        if status == APPROVED:
+            response.after = lambda: mail_after_approval(
+                app.storage, app.manifest, app.settings, [comment.id]
+            )
+        return response
     if comment.status == status:
         return page(
             200,
@@ -205,3 +227,107 @@ def moderation_lines(submission, settings) -> list[str]:
         lines.append(f"{action.capitalize()}: {signed_link(endpoint, submission, secret, action)}")
     lines += ["", f"Comment id: {submission.id} (or: invoke comments {{approve,reject}} ID)"]
     return lines
+
+
+def mail_after_approval(storage, manifest, settings, ids) -> None:
+    """Send what approving comments `ids` queued (their writers' confirmation links, the
+    mail about a reply to its parent's writer); what fails waits for `invoke notify`."""
+    if not settings.smtp_host:
+        return
+    from .notify import send_person_mail
+
+    comments = [storage.get(comment_id) for comment_id in ids]
+    parents = [c.fields["parent"] for c in comments if c and c.fields.get("parent")]
+    send_person_mail(storage, manifest, settings, None, [*ids, *parents])
+
+
+def reply_mail_choice(app, form, action: str, environ, method: str, allowed: bool) -> Response:
+    """A commenter's link: GET a page with one button; POST starts (`replies`) or stops
+    (`unsubscribe`, also a mail program's one-click POST) the mail about replies."""
+    wording = REPLY_LINKS[action]
+    site_url = app.settings.site_url
+    link = open_link(app, form, environ, method, allowed, wording)
+    if isinstance(link, Response):
+        return link
+    comment = link.submission
+    title = _post_title(app.manifest, comment.about)
+    starting = action == "replies"
+    if method == "POST":
+        if starting:
+            app.storage.confirm(comment.id, app.now())
+            done = f"We will e-mail you when someone replies to your comment on “{title}”."
+        else:
+            app.storage.withdraw_confirmation(comment.id)
+            done = f"We will send no more e-mail about replies to your comment on “{title}”."
+        log.info("endpoint: reply mail %s for comment %s", wording.done, comment.id)
+        return page(200, f"Reply e-mails {wording.done}", [done], site_url)
+    if starting:
+        question = f"E-mail me when someone replies to my comment on “{title}”"
+        label = "Yes, e-mail me replies"
+    else:
+        question = f"Stop the e-mails about replies to my comment on “{title}”"
+        label = "Stop these e-mails"
+    return page(
+        200,
+        f"{question}?",
+        ["Nothing changes until you press the button."],
+        site_url,
+        link.button(environ, label),
+    )
+
+
+def commenter_message(kind, comment, entry, storage, settings, endpoint, smtputf8=False):
+    """The mail to a comment's writer: CONFIRM_REPLIES (the link that starts the mail
+    about replies) or REPLY + a reply's id (that reply, and the one-click way out).
+
+    MailNoLongerWanted when there is nothing to tell any more (the reply was removed,
+    or the writer stopped the mail since it was queued).
+    """
+    from .notify import MailNoLongerWanted, person_envelope
+
+    if not endpoint:
+        # Left pending (`invoke notify`) until the site's manifest names the endpoint.
+        raise RuntimeError("no endpoint address to link to")
+    entry = entry or {}
+    title = " ".join(str(entry.get("title") or comment.about).split())
+    secret = purpose_secret(settings.forms_secret, REPLIES)
+    name = " ".join(comment.fields.get("name", "").split())
+    lines = [f"Hello {name}," if name else "Hello,", ""]
+    if kind == CONFIRM_REPLIES:
+        message = person_envelope(f"Your comment is published: {title}", comment, settings,
+                                  smtputf8=smtputf8)  # fmt: skip
+        lines += [
+            f"Your comment on “{title}” is now published:",
+            f"{entry.get('url', '')}#comment-{comment.id}",
+            "",
+            "You asked to be told of replies. To start, open this link and press the",
+            "button on the page:",
+            "",
+            signed_link(endpoint, comment, secret, "replies"),
+            "",
+            "If you did not ask, ignore this e-mail: we send nothing more.",
+        ]
+        message.set_content("\n".join(lines))
+        return message
+    reply = storage.get(kind.removeprefix(REPLY))
+    if reply is None or reply.status != APPROVED:
+        raise MailNoLongerWanted("the reply is no longer shown")
+    if comment.confirmed_at is None:
+        raise MailNoLongerWanted("its reader stopped the mail about replies")
+    unsubscribe = signed_link(endpoint, comment, secret, "unsubscribe")
+    message = person_envelope(f"A reply to your comment: {title}", comment, settings,
+                              smtputf8=smtputf8)  # fmt: skip
+    message["List-Unsubscribe"] = f"<{unsubscribe}>"
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    lines += [
+        f"{' '.join(reply.fields.get('name', '').split())} replied to your comment on “{title}”:",
+        "",
+        *(f"    {line}" for line in reply.fields.get("comment", "").splitlines()),
+        "",
+        f"Read it on the site: {entry.get('url', '')}#comment-{reply.id}",
+        "",
+        "To stop these e-mails about your comment, open this link:",
+        unsubscribe,
+    ]
+    message.set_content("\n".join(lines))
+    return message

@@ -41,6 +41,11 @@ class PermanentMailError(Exception):
     be written); it is marked failed rather than retried for ever."""
 
 
+class MailNoLongerWanted(PermanentMailError):
+    """What this mail tells is gone (a reply deleted, notifications stopped): it is
+    marked failed, not sent, and that is no fault."""
+
+
 def _checked_address(address: str):
     """email_validator's result for `address` when it is one valid address fit for a
     header, exactly as validation normalised it; else None."""
@@ -238,6 +243,9 @@ def _attempt(what: str, send) -> tuple[str, MailSetupError | None]:
     """
     try:
         send()
+    except MailNoLongerWanted as error:
+        log.info("endpoint: %s dropped: %s", what, error)
+        return "failed", None
     except PermanentMailError as error:
         log.warning(
             "endpoint: %s failed for good (%s); marked failed, `invoke notify` will not retry it",
@@ -361,26 +369,17 @@ def _one_line(text) -> str:
     return " ".join(str(text or "").split())
 
 
-def build_person_message(
-    kind, submission, entry, settings, endpoint="", reply_to=(), smtputf8=False
-):
-    """The e-mail to the person who sent `submission`, telling them `kind`.
+def person_envelope(subject, submission, settings, reply_to=(), smtputf8=False):
+    """An e-mail to the person who sent `submission`, headers only (no body yet).
 
-    `entry` is the manifest's entry for the training or intern call (None when the site
-    no longer lists it: the mail then names it by its slug). Registrations say when (in
-    the training's own zone), where and what to bring, attach the site's .ics of the
-    training and give a signed link to cancel; a newsletter signup's mail gives its signed
-    link to confirm (confirm.py). The To is the address as validated
-    (see `mail_address`; `smtputf8`: whether the server takes UTF-8 addresses);
-    PermanentMailError when it cannot be written.
+    The To is the address as validated (see `mail_address`; `smtputf8`: whether the
+    server takes UTF-8 addresses); PermanentMailError when it cannot be written.
     """
     from email.message import EmailMessage
     from email.utils import format_datetime, make_msgid
 
-    entry = entry or {}
-    title = _one_line(entry.get("title")) or submission.about
     message = EmailMessage()
-    message["Subject"] = confirm.SUBJECTS.get(kind) or PERSON_SUBJECTS[kind].format(title=title)
+    message["Subject"] = subject
     message["From"] = settings.mail_from
     to, why_not = mail_address(submission.email, smtputf8)
     if to is None:
@@ -391,6 +390,24 @@ def build_person_message(
     message["Message-ID"] = make_msgid(domain=domain)
     if reply_to:
         message["Reply-To"] = ", ".join(reply_to)
+    return message
+
+
+def build_person_message(
+    kind, submission, entry, settings, endpoint="", reply_to=(), smtputf8=False
+):
+    """The e-mail to the person who sent `submission`, telling them `kind`.
+
+    `entry` is the manifest's entry for the training or intern call (None when the site
+    no longer lists it: the mail then names it by its slug). Registrations say when (in
+    the training's own zone), where and what to bring, attach the site's .ics of the
+    training and give a signed link to cancel; a newsletter signup's mail gives its signed
+    link to confirm (confirm.py). Headers as `person_envelope` writes them.
+    """
+    entry = entry or {}
+    title = _one_line(entry.get("title")) or submission.about
+    subject = confirm.SUBJECTS.get(kind) or PERSON_SUBJECTS[kind].format(title=title)
+    message = person_envelope(subject, submission, settings, reply_to, smtputf8)
 
     # Anyone may type anyone's address into the newsletter form: its mail (confirm.py)
     # repeats nothing else they typed.
@@ -452,18 +469,16 @@ def send_person_mail(storage, manifest, settings, forms=None, submission_ids=Non
     return _send_person_mail(storage, manifest, settings, forms, submission_ids, False)
 
 
-def _compose_person_mail(kind, submission, entry, settings, endpoint, organizers, smtputf8):
-    """(The person's mail, [its recipient]) as `_deliver` asks for it."""
-    message = build_person_message(
-        kind, submission, entry, settings, endpoint, organizers, smtputf8
-    )
+def _compose_person_mail(build, submission, smtputf8):
+    """(The mail `build(smtputf8=...)` writes, [its recipient]) as `_deliver` asks for it."""
+    message = build(smtputf8=smtputf8)
     to, _ = mail_address(submission.email, smtputf8)
     return message, [str(to)]
 
 
 def _send_person_mail(storage, manifest, settings, forms, submission_ids, raise_setup):
     """`send_person_mail`; with `raise_setup`, a MailSetupError is raised (once recorded)."""
-    from .storage.base import APPLIED
+    from .storage.base import APPLIED, COMMENT_FORM
 
     try:
         pending = storage.pending_mail(submission_ids)
@@ -482,21 +497,21 @@ def _send_person_mail(storage, manifest, settings, forms, submission_ids, raise_
         def send(kind=kind, submission=submission, form=form):
             if safe_reply_to(submission.email) is None:
                 raise PermanentMailError("not a valid address to send to")
-            about_kind = "internship" if kind == APPLIED else "training"
-            entry = manifest.entry(about_kind, submission.about) if submission.about else None
-            organizers = form.notify if form else ()
-            _deliver(
-                settings,
-                partial(
-                    _compose_person_mail,
-                    kind,
-                    submission,
-                    entry,
-                    settings,
-                    manifest.endpoint(),
-                    organizers,
-                ),
-            )
+            if submission.form_id == COMMENT_FORM:  # a commenter's mail (comments.py)
+                from .comments import commenter_message
+
+                build = partial(
+                    commenter_message, kind, submission, manifest.entry("post", submission.about),
+                    storage, settings, manifest.endpoint(),
+                )  # fmt: skip
+            else:
+                about_kind = "internship" if kind == APPLIED else "training"
+                entry = manifest.entry(about_kind, submission.about) if submission.about else None
+                build = partial(
+                    build_person_message, kind, submission, entry, settings, manifest.endpoint(),
+                    form.notify if form else (),
+                )  # fmt: skip
+            _deliver(settings, partial(_compose_person_mail, build, submission))
 
         state, setup_error = _attempt(f"{kind} mail for {submission.id}", send)
         try:

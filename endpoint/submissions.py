@@ -23,7 +23,7 @@ from webforms.names import CONSENT, SOURCE, SOURCE_MAX_LENGTH
 from . import abuse
 from .manifest import ManifestUnavailable, closed_reason
 from .storage import RateLimited, Submission, format_time
-from .storage.base import COMMENT_FORM, CONFIRM, HELD, email_key
+from .storage.base import APPROVED, COMMENT_FORM, CONFIRM, HELD, email_key
 from .validation import clean_text, validate
 from .web import HTTPError, Response, application_uri, read_body
 
@@ -249,10 +249,12 @@ class SubmissionFlow:
 
         notify_submission(self.storage, form, submission, self.settings)
         if form.id == COMMENT_FORM:
-            from .comments import purge
+            from .comments import mail_after_approval, purge
 
             purge(self.storage, self.settings, self.now())
-        if (form.about or form.double_opt_in) and self.settings.smtp_host:
+            if submission.status == APPROVED:
+                mail_after_approval(self.storage, self.manifest, self.settings, [submission.id])
+        elif (form.about or form.double_opt_in) and self.settings.smtp_host:
             # The person's own mail, queued with the submission.
             send_person_mail(
                 self.storage, self.manifest, self.settings, {form.id: form}, [submission.id]

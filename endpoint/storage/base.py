@@ -96,6 +96,11 @@ CONFIRM, ALREADY_CONFIRMED = "confirm", "already_confirmed"
 # A comment's moderation (its `status`, migration 0010), and the form comments come from.
 HELD, APPROVED, REJECTED = "held", "approved", "rejected"
 COMMENT_FORM = "comment"
+# A commenter who ticked "notify_replies" gets, once the comment is approved, the signed
+# link to confirm (CONFIRM_REPLIES); once confirmed (`confirmed_at`), one mail per
+# approved reply, queued on the commenter's own comment as REPLY + the reply's id, so
+# `forget` deletes it with everything else of theirs (endpoint/comments.py).
+CONFIRM_REPLIES, REPLY = "confirm_replies", "reply:"
 
 
 class StorageUnavailable(RuntimeError):
@@ -470,6 +475,8 @@ class Storage:
                     kind = ALREADY_CONFIRMED
                 if kind:  # the sender's mail (outbox), queued with what it tells
                     self._queue_mail(connection, submission.id, kind, now)
+                if submission.form_id == COMMENT_FORM and submission.status == APPROVED:
+                    self._queue_comment_mail(connection, (submission.id,), now)
                 return submission, True
             # Nothing inserted: a repeat (rare), answered with the stored submission.
             existing = self._find_same(connection, submission)
@@ -516,6 +523,14 @@ class Storage:
             return Submission.from_row(row) if row else None
 
         return self._run(work)
+
+    def withdraw_confirmation(self, submission_id: str) -> None:
+        """Undo `confirm` (a commenter who wants no more mail about replies)."""
+        self._run(
+            lambda c: self._execute(
+                c, "UPDATE submissions SET confirmed_at = NULL WHERE id = ?", (submission_id,)
+            )
+        )
 
     # --- Registrations (forms `about` a training) -------------------------------
 
@@ -896,8 +911,14 @@ class Storage:
         )
         return row is not None
 
-    def moderate_comments(self, ids: Sequence[str], status: str | None) -> int:
-        """Set comments' status (APPROVED, REJECTED), or delete them (None); returns how many."""
+    def moderate_comments(
+        self, ids: Sequence[str], status: str | None, now: datetime | None = None
+    ) -> int:
+        """Set comments' status (APPROVED, REJECTED), or delete them (None); returns how many.
+
+        Approving queues, in the same transaction, the mail the approval lets go out
+        (`_queue_comment_mail`).
+        """
         ids = tuple(ids)
         if not ids:
             return 0
@@ -916,9 +937,40 @@ class Storage:
             else:
                 query = f"UPDATE submissions SET status = ? WHERE {which}"
                 params = (status, COMMENT_FORM, *ids)
-            return self._execute(connection, query, params).rowcount
+            changed = self._execute(connection, query, params).rowcount
+            if status == APPROVED:
+                self._queue_comment_mail(connection, ids, now or datetime.now(UTC))
+            return changed
 
         return self._run(work)
+
+    def _queue_comment_mail(self, connection, ids: Sequence[str], now: datetime) -> None:
+        """For approved comments `ids`: their writers' CONFIRM_REPLIES (if they asked for
+        replies) and a REPLY to each confirmed writer of a comment one of them answers.
+
+        Queueing is once per kind and comment, so approving again sends nothing twice.
+        """
+        marks = ", ".join("?" * len(ids))
+        rows = self._execute(
+            connection,
+            f"SELECT id, fields, email, confirmed_at FROM submissions "
+            f"WHERE form_id = ? AND status = ? AND id IN ({marks})",
+            (COMMENT_FORM, APPROVED, *ids),
+        ).fetchall()
+        for comment_id, fields, email, confirmed_at in rows:
+            fields = json.loads(fields)
+            if fields.get("notify_replies") and confirmed_at is None:
+                self._queue_mail(connection, comment_id, CONFIRM_REPLIES, now)
+            if not fields.get("parent"):
+                continue
+            answered = self._execute(
+                connection,
+                "SELECT fields, email FROM submissions WHERE id = ? AND form_id = ? "
+                "AND status = ? AND confirmed_at IS NOT NULL",
+                (fields["parent"], COMMENT_FORM, APPROVED),
+            ).fetchone()
+            if answered and json.loads(answered[0]).get("notify_replies") and answered[1] != email:
+                self._queue_mail(connection, fields["parent"], REPLY + comment_id, now)
 
     def purge_held_comments(self, before: datetime) -> int:
         """Delete held comments sent before `before` (nobody acted on them); returns how many."""

@@ -560,6 +560,18 @@ def _check_common(item: ContentFile, settings) -> list[tuple[str, str]]:
                 "Event_Status)",
             )
         )
+    comments = meta_text(meta, "comments")
+    choices = content_fields.BY_KEY["comments"].options
+    if comments and comments.lower() not in choices:
+        close = difflib.get_close_matches(comments.lower(), choices, n=1)
+        meant = f"did you mean `{close[0]}`? Use" if close else "use"
+        found.append(
+            (
+                "comments",
+                f"{comments!r} is not a comments setting — {meant} open (readers may "
+                "comment), closed (comments shown, no new ones) or none",
+            )
+        )
     return found
 
 

@@ -45,10 +45,10 @@ def test_comments_lists_the_held_ones_in_text_and_json(three_held, sqlite_url):
 
 def test_comments_approve_reject_and_delete_by_id(three_held, sqlite_url):
     client, ids = three_held
-    result = run(sqlite_url, "comments", "--approve", f"{ids['Ann']},{ids['Bo']}")
+    result = run(sqlite_url, "comments", "approve", ids["Ann"], ids["Bo"])
     assert result.returncode == 0, result.stderr
     assert "Approved 2 of 2" in result.stdout
-    assert run(sqlite_url, "comments", "--reject", ids["Cy"]).returncode == 0
+    assert run(sqlite_url, "comments", "--format", "text", "reject", ids["Cy"]).returncode == 0
     storage = client.app.storage
     assert [storage.get(ids[n]).status for n in ("Ann", "Bo", "Cy")] == [
         APPROVED,
@@ -56,8 +56,11 @@ def test_comments_approve_reject_and_delete_by_id(three_held, sqlite_url):
         REJECTED,
     ]
     assert run(sqlite_url, "comments").stdout.strip() == "No comments are waiting."
-    deleted = run(sqlite_url, "comments", "--delete", f"{ids['Bo']},{'0' * 32}")
+    # Ids pasted as a comma-separated list work too.
+    deleted = run(sqlite_url, "comments", "delete", f"{ids['Bo']},{'0' * 32}")
     assert "Deleted 1 of 2" in deleted.stdout and "not comments here" in deleted.stdout
+    wrong = run(sqlite_url, "comments", "publish", ids["Ann"])
+    assert wrong.returncode == 1 and "say approve, reject or delete" in wrong.stderr
     assert storage.get(ids["Bo"]) is None
     assert [c["name"] for c in storage.approved_comments()] == ["Ann"]
 

@@ -180,6 +180,13 @@ CASES = {
             "did you mean `published`?"
         ],
     ),
+    "a misspelt comments setting": (
+        ["blog/misspelt-comments.md"],
+        [
+            "content/blog/misspelt-comments.md:3: Comments: 'opne' is not a comments setting — "
+            "did you mean `open`?"
+        ],
+    ),
     "a line among the fields that is not a field": (
         ["blog/stray-line.md"],
         [
