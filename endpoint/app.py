@@ -8,6 +8,7 @@ Routes:
     POST /forms/<id>/cancel?r=<id>&s=<signature>   cancel it (cancel.py)
     GET  /forms/<id>/confirm?r=<id>&s=<signature>  confirm a newsletter signup's address;
     POST /forms/<id>/confirm?r=<id>&s=<signature>  confirm it (confirm.py)
+    GET  /forms/comment/held?post=<slug>   where a comment sent without JavaScript lands
     GET  /forms/comment/approved?post=<slug>   approved comments, for the page script;
                                  without post, every one (Bearer COMMENTS_TOKEN)
     GET  /forms/comment/<approve|reject|delete>?r=<id>&s=<signature>   a moderator's
@@ -56,10 +57,12 @@ log = logging.getLogger("endpoint")
 
 _FORM_ROUTE = re.compile(
     r"^/forms/([a-z0-9][a-z0-9-]{0,63})"
-    r"(/start|/places|/cancel|/confirm|/approved|/approve|/reject|/delete|/replies|/unsubscribe)?"
-    r"/?$"
+    r"(/start|/places|/cancel|/confirm|/approved|/held|/approve|/reject|/delete|/replies"
+    r"|/unsubscribe)?/?$"
 )
-_COMMENT_ROUTES = ("/approved", "/approve", "/reject", "/delete", "/replies", "/unsubscribe")
+_COMMENT_ROUTES = (
+    "/approved", "/held", "/approve", "/reject", "/delete", "/replies", "/unsubscribe",
+)  # fmt: skip
 NOT_SAVED = "Nothing was saved. Please try again in a few minutes; what you typed is kept."
 
 

@@ -9,6 +9,7 @@ comment with signed links:
 
     GET  /forms/comment/<approve|reject|delete>?r=<id>&s=<signature>  a page, one button
     POST the same address                                             does it
+    GET  /forms/comment/held?post=SLUG   where a comment sent without JavaScript lands
     GET  /forms/comment/approved?post=SLUG[&since=ISO]   that post's approved comments
     GET  /forms/comment/approved   (Authorization: Bearer COMMENTS_TOKEN)  all of them
     GET  /forms/comment/<replies|unsubscribe>?r=<id>&s=<signature>   the commenter's
@@ -30,12 +31,13 @@ from __future__ import annotations
 import hmac
 import logging
 from datetime import datetime, timedelta
+from html import escape
 from urllib.parse import parse_qs, quote
 
 from .manifest import Manifest, ManifestUnavailable
 from .signed_links import Wording, open_link, page, purpose_secret, signed_link
 from .storage.base import APPROVED, COMMENT_FORM, CONFIRM_REPLIES, HELD, REJECTED, REPLY
-from .web import HTTPError, Response
+from .web import HTTPError, Response, application_uri
 
 log = logging.getLogger("endpoint")
 
@@ -99,19 +101,46 @@ def initial_status(settings, storage, email: str, text: str) -> str:
     return APPROVED
 
 
-def answer(settings, form, stored, entry: dict | None, wants_json: bool) -> Response:
-    """The answer to a stored comment: JSON, or 303 to the held page naming the post."""
+HELD_TEXT = (
+    "Thank you: your comment has reached us. An organizer reads every comment before it "
+    "appears under the post. Your e-mail address is never shown."
+)
+PUBLISHED_TEXT = "Thank you: your comment is published. Reload the page to see it."
+
+
+def answer(environ, post: str, status: str, wants_json: bool) -> Response:
+    """The answer to a comment taken (or a bot's, which looks the same): JSON with the
+    message to show in place, or, without JavaScript, 303 to the held page, which links
+    back to the post."""
+    text = PUBLISHED_TEXT if status == APPROVED else HELD_TEXT
     if wants_json:
-        return Response.json(200, {"ok": True, "status": stored.status})
-    location = f"{settings.site_url}/{form.thank_you}"
-    if entry and entry.get("url"):
-        location += f"?post={quote(entry['url'], safe='/:')}"
+        return Response.json(200, {"ok": True, "status": status, "message": text})
+    own = application_uri(environ).rstrip("/")
     return Response(
         303,
         b"Thank you. Your comment was sent.",
         "text/plain; charset=utf-8",
-        [("Location", location)],
+        [("Location", f"{own}/forms/{COMMENT_FORM}/held?post={quote(post)}")],
     )
+
+
+def held(app, environ) -> Response:
+    """The page a comment sent without JavaScript lands on: what happens next, and the
+    way back to the post. It shows nothing of the comment, so it tells nobody anything."""
+    post = (parse_qs(environ.get("QUERY_STRING", "")).get("post") or [""])[0]
+    entry = _post_entry(app.manifest, post)
+    paragraphs = [
+        HELD_TEXT,
+        "If you asked to hear about replies, we e-mail you a link to confirm once your "
+        "comment is approved, and nothing about replies until you press it.",
+    ]
+    back = f"{app.settings.site_url}/blog/"
+    label = "Back to the blog"
+    if entry and entry.get("url"):
+        back, label = f"{entry['url']}#comments", f"Back to “{entry.get('title') or post}”"
+    link = f'<p><a href="{escape(back)}">{escape(label)}</a></p>\n'
+    return page(200, "Your comment is waiting for moderation", paragraphs,
+                app.settings.site_url, link)  # fmt: skip
 
 
 def purge(storage, settings, now: datetime) -> int:
@@ -124,10 +153,10 @@ def purge(storage, settings, now: datetime) -> int:
 
 def route(app, form, action: str, environ, method: str, allowed: bool) -> Response:
     """Answer /forms/comment/approved and the moderators' links."""
-    if action == "approved":
+    if action in ("approved", "held"):
         if method not in ("GET", "HEAD"):
             raise HTTPError(405, "Use GET.", [("Allow", "GET, OPTIONS")])
-        return approved(app, environ)
+        return approved(app, environ) if action == "approved" else held(app, environ)
     if action in REPLY_LINKS:
         return reply_mail_choice(app, form, action, environ, method, allowed)
     return moderate(app, form, action, environ, method, allowed)
@@ -195,12 +224,15 @@ def moderate(app, form, action: str, environ, method: str, allowed: bool) -> Res
     )
 
 
-def _post_title(manifest, slug: str) -> str:
+def _post_entry(manifest, slug: str) -> dict | None:
     try:
-        entry = manifest.entry("post", slug)
+        return manifest.entry("post", slug) if slug else None
     except ManifestUnavailable:
-        entry = None
-    return (entry or {}).get("title") or slug
+        return None
+
+
+def _post_title(manifest, slug: str) -> str:
+    return (_post_entry(manifest, slug) or {}).get("title") or slug
 
 
 def moderation_lines(submission, settings) -> list[str]:

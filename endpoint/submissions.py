@@ -65,6 +65,10 @@ class SubmissionFlow:
         if abuse.honeypot_filled(data):
             self.count_hit(form, ip_hash, now)
             log.info("endpoint: honeypot filled on %s; nothing stored", form.id)
+            if form.id == COMMENT_FORM:
+                from .comments import answer
+
+                return answer(environ, str((data.get("post") or [""])[0]), HELD, wants_json)
             return self.success(form, wants_json)
         trap = abuse.time_trap(
             settings.forms_secret,
@@ -161,7 +165,7 @@ class SubmissionFlow:
         if form.id == COMMENT_FORM:
             from .comments import answer
 
-            response = answer(settings, form, stored, entry, wants_json)
+            response = answer(environ, stored.about, stored.status, wants_json)
         else:
             response = self.success(form, wants_json, outcome)
         # Per-submission lines are DEBUG: `--access-log` shows them, production logs stay quiet.

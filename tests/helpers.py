@@ -177,3 +177,69 @@ def endpoint_process(port, env, log_path, timeout=15.0):
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+# What `invoke serve` needs of the project, copied so a test may edit content freely.
+PROJECT_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "webforms", "devserver"]
+PROJECT_FILES = ["pelicanconf.py", "publishconf.py", "tasks.py"]
+
+
+def copy_project(base):
+    """Copy what `invoke serve` needs into `base`; returns `base`."""
+    import shutil
+
+    for name in PROJECT_FOLDERS:
+        shutil.copytree(ROOT / name, base / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in PROJECT_FILES:
+        shutil.copy(ROOT / name, base / name)
+    return base
+
+
+@contextlib.contextmanager
+def dev_server(base, env=None, timeout=90):
+    """`invoke serve` on free ports in a project copied to `base` (`copy_project`), with
+    `env` added to the environment, until the block ends (then the whole process group
+    is killed). Yields {"process", "url", "endpoint", "log"}; fails the test with the log
+    when the site is not served within `timeout` seconds."""
+    import signal
+    import time
+    import urllib.error
+    import urllib.request
+
+    import pytest
+
+    port, endpoint_port = free_port(), free_port()
+    log_path = base / "serve.log"
+    command = [sys.executable, "-m", "invoke", "serve", "--port", str(port)]
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(
+            [*command, "--endpoint-port", str(endpoint_port)],
+            cwd=base,
+            env={**os.environ, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    with urllib.request.urlopen(url + "/", timeout=5) as response:
+                        if response.status == 200:
+                            break
+                except (urllib.error.URLError, ConnectionError):
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the dev server did not start:\n" + log_path.read_text())
+                time.sleep(0.2)
+            yield {
+                "process": process,
+                "url": url,
+                "endpoint": f"http://127.0.0.1:{endpoint_port}",
+                "log": log_path,
+            }
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()

@@ -37,7 +37,7 @@ def test_a_comment_is_held_and_never_shown_until_approved(comments_client):
     client = comments_client()
     answer = send(client)
     assert answer.status == 200
-    assert answer.json() == {"ok": True, "status": HELD}
+    assert (answer.json()["ok"], answer.json()["status"]) == (True, HELD)
     [stored] = client.app.storage.submissions("comment")
     assert (stored.about, stored.status) == ("open-post", HELD)
     assert approved(client).json() == {"comments": []}
@@ -55,7 +55,18 @@ def test_without_javascript_the_sender_goes_to_the_held_page_naming_the_post(com
 
     answer = client.post("comment", comment(), accept_json=False)
     assert answer.status == 303
-    assert answer.headers["location"] == f"{SITE}/comments/held/?post=/blog/open-post/"
+    location = urlsplit(answer.headers["location"])
+    assert (location.netloc, location.path) == (ENDPOINT_HOST, "/forms/comment/held")
+    page = client.request("GET", location.path, QUERY_STRING=location.query)
+    assert page.status == 200 and "waiting for moderation" in page.text
+    assert "Great point" not in page.text  # it repeats nothing typed
+    [back] = lxml.html.fromstring(page.text).xpath("//main//a")
+    assert back.get("href") == "/blog/open-post/#comments"
+    assert back.text_content() == "Back to “An open post”"
+    # With JavaScript the message comes in the answer, shown in place.
+    client.app.clock.now += 1
+    answer = client.post("comment", comment(comment="Another one"))
+    assert answer.json()["message"].startswith("Thank you: your comment has reached us.")
 
 
 def test_closed_unknown_and_expired_posts_are_refused_keeping_the_text(comments_client):

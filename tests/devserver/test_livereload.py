@@ -1,20 +1,14 @@
 """`invoke serve` on a copy of the site: edits show up, tabs reload, Ctrl-C stops it all."""
 
-import os
-import shutil
 import signal
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 
 import pytest
 
-from tests.helpers import ROOT, descendants, free_port, process_alive
+from tests.helpers import copy_project, descendants, dev_server, process_alive
 
-COPIED_FOLDERS = ["content", "theme", "plugins", "forms", "endpoint", "webforms", "devserver"]
-COPIED_FILES = ["pelicanconf.py", "publishconf.py", "tasks.py"]
 POST = """\
 Title: Live reload check
 Date: 2014-02-03 10:00
@@ -35,57 +29,11 @@ def _get(url, timeout=5):
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`invoke serve` running on free ports from a copy of the site."""
-    base = tmp_path_factory.mktemp("serve")
-    for name in COPIED_FOLDERS:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, base / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in COPIED_FILES:
-        shutil.copy(ROOT / name, base / name)
+    base = copy_project(tmp_path_factory.mktemp("serve"))
     post = base / "content" / "blog" / "2014-02-03-live-reload-check.md"
     post.write_text(POST, "utf-8")
-    port, endpoint_port = free_port(), free_port()
-    log = (base / "serve.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "invoke",
-            "serve",
-            "--port",
-            str(port),
-            "--endpoint-port",
-            str(endpoint_port),
-        ],
-        cwd=base,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if _get(url + "/")[0] == 200:
-                break
-        except (urllib.error.URLError, ConnectionError):
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail("the dev server did not start:\n" + (base / "serve.log").read_text())
-        time.sleep(0.2)
-    handle = {
-        "process": process,
-        "url": url,
-        "endpoint": f"http://127.0.0.1:{endpoint_port}",
-        "post": post,
-        "page": url + "/blog/2014/live-reload-check/",
-        "log": base / "serve.log",
-    }
-    yield handle
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    log.close()
+    with dev_server(base) as handle:
+        yield {**handle, "post": post, "page": handle["url"] + "/blog/2014/live-reload-check/"}
 
 
 def _edit(post, old, new):

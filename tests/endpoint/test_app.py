@@ -96,7 +96,8 @@ def test_each_form_accepts_a_valid_submission_as_json(client, form_id):
     if form_id == "training-registration":  # a registration says where it stands
         expected.update(status="registered", thank_you=f"{SITE}/trainings/registered/")
     if form_id == "comment":  # a comment says whether it waits for a moderator
-        expected.update(status="held")
+        expected.update(status="held", message=answer.json().get("message"))
+        assert expected["message"].startswith("Thank you: your comment has reached us.")
     assert (answer.status, answer.json()) == (200, expected)
     assert len(rows(client, form_id)) == 1
 

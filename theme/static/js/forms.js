@@ -104,10 +104,12 @@
   const showNotSaved = (form, message) =>
     showSummary(form, "Your form was not sent", [{ message }]);
 
-  // A registration's answer names its own page (waitlisted, already registered).
+  // A registration's answer names its own page (waitlisted, already registered); a
+  // comment's gives a message to show in place (the reader stays on the post).
   function succeed(form, data) {
-    const next = data?.thank_you || form.getAttribute("data-thank-you");
-    announce(form, "Thank you. Your form has been sent.");
+    const inPlace = typeof data?.message === "string";
+    const next = !inPlace && (data?.thank_you || form.getAttribute("data-thank-you"));
+    announce(form, inPlace ? data.message : "Thank you. Your form has been sent.");
     if (next) return window.location.assign(next);
     // Ready for another one: a new token, or it counts as a repeat.
     form.reset();
