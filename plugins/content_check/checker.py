@@ -548,31 +548,26 @@ def _check_common(item: ContentFile, settings) -> list[tuple[str, str]]:
                     )
                 )
     found += _image_problems(meta, settings)
-    status = meta_text(meta, "status")
-    if status and status.lower() not in PELICAN_STATUSES:
-        close = difflib.get_close_matches(status.lower(), PELICAN_STATUSES, n=1)
-        meant = f"did you mean `{close[0]}`? Use" if close else "use"
-        found.append(
-            (
-                "status",
-                f"{status!r} is not a publishing status — {meant} published, draft or "
-                "hidden (for a training's scheduled/cancelled/postponed/full, use "
-                "Event_Status)",
-            )
-        )
-    comments = meta_text(meta, "comments")
-    choices = content_fields.BY_KEY["comments"].options
-    if comments and comments.lower() not in choices:
-        close = difflib.get_close_matches(comments.lower(), choices, n=1)
-        meant = f"did you mean `{close[0]}`? Use" if close else "use"
-        found.append(
-            (
-                "comments",
-                f"{comments!r} is not a comments setting — {meant} open (readers may "
-                "comment), closed (comments shown, no new ones) or none",
-            )
-        )
+    found += _choice_problem(
+        meta, "status", PELICAN_STATUSES, "a publishing status",
+        "published, draft or hidden (for a training's scheduled/cancelled/postponed/full, "
+        "use Event_Status)",
+    )  # fmt: skip
+    found += _choice_problem(
+        meta, "comments", content_fields.BY_KEY["comments"].options, "a comments setting",
+        "open (readers may comment), closed (comments shown, no new ones) or none",
+    )  # fmt: skip
     return found
+
+
+def _choice_problem(meta, key: str, choices, what: str, use: str) -> list[tuple[str, str]]:
+    """A field whose value is not one of `choices`: the closest one, and what to use."""
+    value = meta_text(meta, key)
+    if not value or value.lower() in choices:
+        return []
+    close = difflib.get_close_matches(value.lower(), choices, n=1)
+    meant = f"did you mean `{close[0]}`? Use" if close else "use"
+    return [(key, f"{value!r} is not {what} — {meant} {use}")]
 
 
 def _image_problems(meta, settings) -> list[tuple[str, str]]:
