@@ -171,7 +171,11 @@ class SubmissionFlow:
         # Per-submission lines are DEBUG: `--access-log` shows them, production logs stay quiet.
         if created:
             log.debug("endpoint: stored submission %s for %s", stored.id, form.id)
-            response.after = lambda: self.notify(form, stored)
+            if settings.smtp_host or form.id == COMMENT_FORM:
+                # The e-mail goes out after the answer (and a comment's purge runs).
+                # Without SMTP_HOST there is nothing to send: the notification waits in
+                # the database for `invoke notify`, and the answer goes out whole.
+                response.after = lambda: self.notify(form, stored)
         else:
             log.debug("endpoint: repeat of submission %s; answered as before", stored.id)
         return response

@@ -21,6 +21,9 @@ DEFAULT_SINGLE_LINE_MAX = 1_000
 MULTI_LINE_TYPES = ("textarea",)
 
 _WHITESPACE_RUN = re.compile(r"\s+")
+# For ASCII text (most of what is typed) the single-line cleaning is this one step:
+# normalisation changes nothing and every format character and joiner is beyond ASCII.
+_ASCII_SPACE_OR_CONTROL_RUN = re.compile(r"[\s\x00-\x1f\x7f]+")
 # Unicode's control characters (category Cc) are exactly these 65, and its surrogates
 # (Cs) this block: one regular expression each instead of a lookup per character.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
@@ -72,6 +75,8 @@ def clean_text(value: str, multi_line: bool = False) -> str:
         value = unicodedata.normalize("NFC", value.replace("\r\n", "\n").replace("\r", "\n"))
         value = _CONTROL_BUT_TAB_NEWLINE.sub("", _SURROGATE.sub("", value))
         return "\n".join(line.rstrip() for line in value.split("\n")).strip()
+    if value.isascii():
+        return _ASCII_SPACE_OR_CONTROL_RUN.sub(" ", value).strip()
     value = unicodedata.normalize("NFKC", value)
     value = _CONTROL.sub(" ", _SURROGATE.sub("", value))
     value = _LOOSE_JOINER.sub("", _FORMAT.sub("", value))

@@ -137,7 +137,8 @@ class Client:
         try:
             data = b"".join(result)
         finally:
-            result.close()
+            if hasattr(result, "close"):  # as a WSGI server does: a list has none
+                result.close()
         return Answer(captured["status"], captured["headers"], data)
 
     def post(

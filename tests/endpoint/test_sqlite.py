@@ -4,7 +4,7 @@ import sqlite3
 import threading
 
 from endpoint.storage import open_storage
-from endpoint.storage.base import _INSERT_UNLESS_DUPLICATE, COLUMNS, DUPLICATE_QUERY
+from endpoint.storage.base import _INSERT_UNLESS_DUPLICATE, _SELECT, COLUMNS, DUPLICATE_QUERY
 
 from .test_storage import NOW, submission
 
@@ -31,6 +31,12 @@ def test_forget_uses_an_index(sqlite_url):
     # The e-mail-only index went in migration 0003; the duplicate index leads with it.
     plan = _plan(sqlite_url, "DELETE FROM submissions WHERE email = ?", ("a@example.org",))
     assert "USING INDEX submissions_duplicate" in plan
+
+
+def test_a_token_look_up_uses_the_partial_token_index(sqlite_url):
+    # Migration 0011 indexes only the submissions that carry a token.
+    query = f"{_SELECT} WHERE form_id = ? AND idempotency_token = ?"
+    assert "submissions_form_token" in _plan(sqlite_url, query, ("form", "token"))
 
 
 def test_a_failed_transaction_lets_the_next_writer_in(sqlite_url):
