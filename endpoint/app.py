@@ -19,6 +19,7 @@ Routes:
                                  {"capacity", "registered", "waitlisted", "left", "open"}
     POST /forms/<id>             a submission, urlencoded or JSON
     OPTIONS on the form routes   CORS preflight (allowed origins only)
+    GET  /oauth/auth, /oauth/callback   the browser editor's GitHub sign-in (oauth.py)
 
 A POST with `Accept: application/json` is answered 200 {"ok": true} (a registration
 adds "status" and its "thank_you" page) or 422 {"ok": false, "errors": {field:
@@ -134,6 +135,10 @@ class EndpointApp:
                 log.error("endpoint: health check failed: %s", error)
                 return Response.json(503, {"ok": False, "database": str(error)})
             return Response.json(200, {"ok": True, "database": "ok"})
+        if path in ("/oauth/auth", "/oauth/callback"):  # the editor's sign-in (oauth.py)
+            from .oauth import route as oauth_route
+
+            return oauth_route(self, path, environ, method)
         match = _FORM_ROUTE.match(path)
         if not match:
             raise HTTPError(404, "There is nothing here.")

@@ -79,6 +79,15 @@ class Settings:
     comments_moderation: str = "all"
     comments_purge_after_days: int = 30
     comments_token: str = ""  # lets a build elsewhere read every approved comment
+    # Sign-in for the browser editor (endpoint/oauth.py): the GitHub OAuth app, and who
+    # may sign in (the organisation's members, or only one team's when set).
+    github_client_id: str = ""
+    github_client_secret: str = ""
+    cms_github_org: str = ""
+    cms_github_team: str = ""
+    github_url: str = "https://github.com"  # the tests point these at a stand-in
+    github_api_url: str = "https://api.github.com"
+    github_timeout: float = 10.0
 
     def __post_init__(self):
         # Without configured secrets, use random ones for this process: safe, but
@@ -167,6 +176,12 @@ class Settings:
             comments_moderation=(env.get("COMMENTS_MODERATION") or "all").strip().lower(),
             comments_purge_after_days=_number(env, "COMMENTS_PURGE_AFTER_DAYS", 30, int),
             comments_token=env.get("COMMENTS_TOKEN", ""),
+            github_client_id=env.get("GITHUB_CLIENT_ID", ""),
+            github_client_secret=env.get("GITHUB_CLIENT_SECRET", ""),
+            cms_github_org=env.get("CMS_GITHUB_ORG", ""),
+            cms_github_team=env.get("CMS_GITHUB_TEAM", ""),
+            github_url=(env.get("GITHUB_URL") or "https://github.com").rstrip("/"),
+            github_api_url=(env.get("GITHUB_API_URL") or "https://api.github.com").rstrip("/"),
         )
 
 

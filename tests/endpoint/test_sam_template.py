@@ -38,6 +38,8 @@ LEFT_AT_DEFAULTS = {
     "DUPLICATE_WINDOW_SECONDS",
     "SMTP_TIMEOUT",
     "FORMS_DIR",  # the zip holds forms/ where the endpoint looks by default
+    "GITHUB_URL",  # GitHub itself; the tests point these at a stand-in
+    "GITHUB_API_URL",
     "SITE_MANIFEST",  # SITE_URL/forms/manifest.json by default
     "MANIFEST_TTL",
     "COMMENTS_MODERATION",  # "all": every comment waits for a moderator
