@@ -3,6 +3,7 @@
 Every build runs as its own `python -m pelican` subprocess, as a volunteer's would.
 """
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -14,11 +15,13 @@ OUR_SETTINGS = ROOT / "pelicanconf.py"
 PLAIN_SETTINGS = ROOT / "bench" / "plainconf.py"
 
 
-def build_a(content, output, cache, cold, memory=False, extra=()):
+def build_a(content, output, cache, cold, database_url, memory=False, extra=()):
     """Build A: pelicanconf.py with every plugin, our theme and its reader cache.
 
     cold=True deletes the cache folder first (a first build, or `invoke clean`);
     cold=False keeps the cache the previous A build left (a volunteer's rebuild).
+    The comments plugin reads the approved comments from `database_url` (the
+    endpoint's DATABASE_URL), never from the developer's own data/ database.
     """
     if cold:
         shutil.rmtree(cache, ignore_errors=True)
@@ -27,7 +30,8 @@ def build_a(content, output, cache, cold, memory=False, extra=()):
         sys.executable, "-m", "pelican", str(content), "-s", str(OUR_SETTINGS),
         "-o", str(output), "--cache-path", str(cache), *extra,
     ]  # fmt: skip
-    return run_measured(cmd, cwd=ROOT, memory=memory)
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return run_measured(cmd, cwd=ROOT, env=env, memory=memory)
 
 
 def build_b(content, output, memory=False):

@@ -4,7 +4,11 @@
 
 Figures carry their unit in the name (_s, _ms, _mb, _bytes, _per_s) or are
 plain ratios and counts. Build A is our configuration (pelicanconf.py with
-every plugin); B is plain Pelican 4.12 (bench/plainconf.py). Each piece of
+every plugin), every feature on: its comments plugin reads COMMENTS_PER_POST
+approved comments on every generated post from a SQLite database the run fills
+first (bench.synthetic.fill_comments; site_<N>_comments says how many are stored,
+build_<N>_A_comments_shown how many A's post pages show). B is plain Pelican
+4.12 (bench/plainconf.py), which has no comments. Each piece of
 speed machinery is also measured switched off (PIECES), at N and 200 posts. "cold" means A's
 content cache was deleted first (a first build or after `invoke clean`);
 "warm" means the cache the previous A build wrote was kept (a rebuild with
@@ -25,13 +29,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import builds, endpoint_load, pages
-from bench.synthetic import generate_site
+from bench.synthetic import fill_comments, generate_site
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "bench-results" / "bench.json"
 SITE_URL = "http://127.0.0.1:8000"
 # The second site size each piece of speed machinery is measured at.
 PIECES_ALSO_AT = 200
+# Approved readers' comments on each generated post in every A build.
+COMMENTS_PER_POST = 10
 
 
 def parse_args(argv=None):
@@ -74,18 +80,46 @@ PIECES = {
 }
 
 
-def _piece_runs(content, work, tag=""):
+def _site(figures, work, posts):
+    """A site of `posts` posts and its comments database: (content, database URL, counts)."""
+    content = work / f"site-{posts}"
+    counts = generate_site(content, posts)
+    database = endpoint_load.sqlite_url(work, f"comments-{posts}")
+    counts["comments"] = fill_comments(database, posts, COMMENTS_PER_POST)
+    figures.add(f"site_{posts}_comments", counts["comments"])
+    return content, database, counts
+
+
+def _comments_shown(output):
+    """Comments (replies included) on the generated posts' pages of a built site."""
+    marker = '<li class="comment" id="comment-'
+    pages = output.glob("blog/*/post-*/index.html")
+    return sum(page.read_text(encoding="utf-8").count(marker) for page in pages)
+
+
+def _check_comments(figures, posts, output, stored):
+    shown = _comments_shown(output)
+    figures.add(f"build_{posts}_A_comments_shown", shown)
+    if shown != stored:
+        figures.note(f"A build at {posts} posts shows {shown} of the {stored} stored comments")
+
+
+def _piece_runs(content, work, database, tag=""):
     """Build runs for A cold and warm, and each with one piece switched off."""
     out_a = work / f"out-a{tag}"
+
+    def build(cache, cold, extra=()):
+        return builds.build_a(content, out_a, cache, cold, database, extra=extra)
+
     runs = {
-        "A_cold": lambda: builds.build_a(content, out_a, work / f"cache-a{tag}", cold=True),
-        "A_warm": lambda: builds.build_a(content, out_a, work / f"cache-a{tag}", cold=False),
+        "A_cold": lambda: build(work / f"cache-a{tag}", cold=True),
+        "A_warm": lambda: build(work / f"cache-a{tag}", cold=False),
     }
     for piece, (figure, off) in PIECES.items():
         cache = work / f"cache-{piece}{tag}"
 
         def run(cache=cache, off=off, cold=figure == "A_cold"):
-            return builds.build_a(content, out_a, cache, cold=cold, extra=off)
+            return build(cache, cold, extra=off)
 
         runs[f"{figure}_without_{piece}"] = run
     return runs, out_a
@@ -115,18 +149,18 @@ def _alternate(runs, rounds):
 
 def bench_builds(figures, work, posts, rounds):
     """A cold, A warm, B, and A with each piece of speed machinery off, alternated."""
-    content = work / f"site-{posts}"
-    counts = generate_site(content, posts)
+    content, database, counts = _site(figures, work, posts)
     figures.add(f"site_{posts}_posts", counts["posts"])
     figures.add(f"site_{posts}_trainings", counts["trainings"])
     figures.add(f"site_{posts}_intern_calls", counts["intern_calls"])
-    runs, out_a = _piece_runs(content, work)
+    runs, out_a = _piece_runs(content, work, database)
     runs["B"] = lambda: builds.build_b(content, work / "out-b")
     times, cpu = _alternate(runs, rounds)
     figures.runs[f"build_{posts}_wall_s"] = times
     figures.runs[f"build_{posts}_cpu_s"] = cpu
     # The last run left A's output where the page weights can read it.
     runs["A_cold"]()
+    _check_comments(figures, posts, out_a, counts["comments"])
     medians = {name: statistics.median(values) for name, values in times.items()}
     medians.update({f"{name}_cpu": statistics.median(values) for name, values in cpu.items()})
     for name in ("A_cold", "A_warm", "B"):
@@ -146,9 +180,8 @@ def bench_builds(figures, work, posts, rounds):
 
 def bench_pieces(figures, work, posts, rounds):
     """Each piece's figure with it and without it at another site size."""
-    content = work / f"site-{posts}"
-    generate_site(content, posts)
-    runs, out_a = _piece_runs(content, work, tag=f"-{posts}")
+    content, database, _ = _site(figures, work, posts)
+    runs, out_a = _piece_runs(content, work, database, tag=f"-{posts}")
     times, _ = _alternate(runs, rounds)
     figures.runs[f"pieces_{posts}_wall_s"] = times
     medians = {name: statistics.median(values) for name, values in times.items()}
@@ -161,10 +194,10 @@ def bench_pieces(figures, work, posts, rounds):
 
 def bench_scale(figures, work, small, large, small_medians):
     """One A (cold) and one B build at `large` posts: time growth and peak memory."""
-    content = work / f"site-{large}"
-    generate_site(content, large)
+    content, database, counts = _site(figures, work, large)
     out_a, out_b = work / "out-large-a", work / "out-large-b"
-    a = builds.build_a(content, out_a, work / "cache-large", cold=True, memory=True)
+    a = builds.build_a(content, out_a, work / "cache-large", True, database, memory=True)
+    _check_comments(figures, large, out_a, counts["comments"])
     b = builds.build_b(content, out_b, memory=True)
     figures.add(f"build_{large}_A_cold_s", a["seconds"])
     figures.add(f"build_{large}_B_s", b["seconds"])

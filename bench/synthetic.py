@@ -3,13 +3,15 @@
 Posts are realistic Markdown (about 650 words with headings, lists, links,
 emphasis, quotes, dashes and a code span) spread over ten years, with 5
 categories, 30 tags and 8 authors. The same seed always gives the same site,
-so builds can be compared run against run.
+so builds can be compared run against run. `fill_comments` stores readers'
+comments on those posts in a database, through the endpoint's own storage.
 """
 
 import random
 import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -225,6 +227,16 @@ def intern_call_markdown(rng, number, date):
     )
 
 
+START = datetime(2016, 1, 4, 9, 0)
+SPAN = timedelta(days=3650)
+ZONE = ZoneInfo("America/New_York")  # pelicanconf.py's TIMEZONE: posts' dates are local
+
+
+def _post_day(number, posts):
+    """Post `number`'s date before its random minutes: posts spread evenly over SPAN."""
+    return START + SPAN * (number / (posts + 1))
+
+
 def generate_site(destination, posts=1000, seed=2013):
     """Write a synthetic content folder at `destination`; returns what it wrote.
 
@@ -238,12 +250,10 @@ def generate_site(destination, posts=1000, seed=2013):
         shutil.rmtree(destination)
     shutil.copytree(ROOT / "content", destination)
     rng = random.Random(seed)
-    start = datetime(2016, 1, 4, 9, 0)
-    span = timedelta(days=3650)
     with_events = _plugins_enabled({"plugins.events", "plugins.intern_calls"})
     counts = {"posts": posts, "trainings": 0, "intern_calls": 0}
     for number in range(1, posts + 1):
-        date = start + span * (number / (posts + 1)) + timedelta(minutes=rng.randint(0, 600))
+        date = _post_day(number, posts) + timedelta(minutes=rng.randint(0, 600))
         folder = destination / "blog" / "bench" / f"{date:%Y}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"post-{number:05d}.md").write_text(
@@ -270,3 +280,82 @@ def _plugins_enabled(names):
     return names <= plugins and all(
         (ROOT / "plugins" / name.split(".")[-1]).is_dir() for name in names
     )
+
+
+READERS = [
+    "Ana Ruiz",
+    "Ben Cole",
+    "Chidi Obi",
+    "Dana Fox",
+    "Eli Stern",
+    "Fatima Noor",
+    "Gus Lind",
+    "Ivy Chen",
+    "Jo Banks",
+    "Kofi Mensah",
+    "Lena Park",
+    "Marco Russo",
+]
+
+
+def _comment_text(rng):
+    """A reader's comment: one or two short paragraphs in the comment form's Markdown."""
+    text = " ".join(_sentence(rng, rng.randint(6, 14)) for _ in range(rng.randint(1, 3)))
+    roll = rng.random()
+    if roll < 0.2:
+        text = text.replace(" ", " *", 1).replace(" ", "* ", 2).replace("* ", " ", 1)
+    elif roll < 0.3:
+        text += " More in [this guide](https://example.org/guide)."
+    if rng.random() < 0.25:
+        text += "\n\n" + _sentence(rng, rng.randint(6, 12))
+    return text
+
+
+def fill_comments(database_url, posts=1000, per_post=10, seed=2013):
+    """Store `per_post` approved comments on each of generate_site's `posts` posts.
+
+    They go through the endpoint's Storage as readers' comments would (added held,
+    then approved by a moderator), into the database at `database_url`. About a
+    quarter answer an earlier comment on the same post (`parent`). The same seed
+    always gives the same comments; returns how many were stored.
+    """
+    from endpoint.storage import Submission, format_time, open_storage
+    from endpoint.storage.base import APPROVED, COMMENT_FORM, HELD
+
+    rng = random.Random(seed)
+    storage = open_storage(database_url)
+    ids = []
+    try:
+        for number in range(1, posts + 1):
+            slug = f"post-{number:05d}"
+            # A day after the post at the earliest (its own time adds at most 10 hours).
+            moment = (_post_day(number, posts) + timedelta(days=1)).replace(tzinfo=ZONE)
+            on_post = []
+            for _ in range(per_post):
+                moment += timedelta(minutes=rng.randint(5, 3000))
+                comment_id = f"{rng.getrandbits(128):032x}"
+                parent = rng.choice(on_post) if on_post and rng.random() < 0.3 else ""
+                created = format_time(moment)
+                email = f"reader-{comment_id[:8]}@example.org"
+                fields = {
+                    "name": rng.choice(READERS),
+                    "email": email,
+                    "comment": _comment_text(rng),
+                    "post": slug,
+                    "parent": parent,
+                }
+                storage.add(Submission(
+                    id=comment_id, form_id=COMMENT_FORM, submitted_at=created, fields=fields,
+                    source="", consent_at=created, consent_version="1", consent_sha256="0",
+                    page_url="", ip_hash="0", user_agent="", idempotency_token=None,
+                    email=email, content_hash=comment_id, notify_state="none", about=slug,
+                    status=HELD,
+                ))  # fmt: skip
+                on_post.append(comment_id)
+            ids += on_post
+        # Approved as a moderator does (`invoke comments approve ID...`), many at a time.
+        for first in range(0, len(ids), 500):
+            storage.moderate_comments(ids[first : first + 500], APPROVED)
+    finally:
+        storage.close()
+    return len(ids)

@@ -8,6 +8,9 @@ import sys
 from tests.helpers import ROOT
 
 EXPECTED = [
+    "site_40_comments",
+    "build_40_A_comments_shown",
+    "build_200_A_comments_shown",
     "build_40_A_cold_median_s",
     "build_40_A_warm_median_s",
     "build_40_B_median_s",
@@ -61,6 +64,9 @@ def test_bench_quick_writes_every_figure(tmp_path):
         assert isinstance(value, int | float) and math.isfinite(value), (name, value)
         # Each figure is also printed as one `name value` line.
         assert f"\n{name} {value}\n" in "\n" + result.stdout + "\n", name
+    # Build A shows every comment stored on the generated posts.
+    assert figures["build_40_A_comments_shown"] == figures["site_40_comments"] == 400
+    assert figures["build_200_A_comments_shown"] == figures["site_200_comments"] == 2000
     for template in ("index", "article", "page"):
         assert figures[f"page_bytes_{template}"] > 1000
     for database in ("sqlite", "postgres"):
