@@ -1,4 +1,4 @@
-"""Index the built site for full-text search with Pagefind at the end of every build.
+"""Index the site for full-text search with Pagefind while Pelican writes it.
 
 The theme marks what is found: `data-pagefind-body` on the main content of published
 posts, trainings, intern calls and pages only (never lists, drafts or the search page),
@@ -10,41 +10,51 @@ Setting (all keys optional)::
 
     SEARCH = {
         "enabled": True,  # False: no index is written
-        "defer": False,   # True: a build only notes what to index, and index_deferred()
+        "defer": False,   # True: a build only notes what it wrote, and index_deferred()
                           # indexes it in the background (the dev server, after the reload)
     }
 
-Pagefind (the pinned `pagefind_bin` binary; nothing is downloaded) reads a folder holding
-only the marked pages. Its bundle is kept in CACHE_PATH/search/ under a digest of those
-pages, so a build whose marked pages did not change reuses it. That also keeps equal
-builds byte for byte equal, which Pagefind 1.5 alone does not: it writes its filter
-index in hash-map order.
+Each marked page Pelican writes (`content_written`) is sent at once to a Pagefind
+process in service mode (service.py, the pinned `pagefind_bin` binary; nothing is
+downloaded), which parses it on the other core while Pelican renders the rest; at the
+end of the build (`finalized`) Pagefind writes the bundle. It still holds every page
+until then: its memory peaks while it builds the index from them, as when it read the
+whole output at once.
+
+Bundles are kept in CACHE_PATH/search/, each named by a digest of its pages and with the
+list of them, so a build whose marked pages did not change reuses one: Pagefind starts
+only once a page differs from every kept bundle's. That also keeps equal builds byte for
+byte equal, which Pagefind 1.5 alone does not: it writes its filter index in hash-map
+order. Only what this build wrote is indexed, not pages an earlier build left behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import os
 import shutil
-import subprocess
 import tempfile
 import threading
 import time
 from importlib.metadata import version
 from pathlib import Path
 
-from pagefind_bin import get_executable
 from pelican import signals
 
 from plugins.content_meta import merged_setting
+
+from .service import PagefindError, PagefindService
 
 logger = logging.getLogger(__name__)
 
 DEFAULTS = {"enabled": True, "defer": False}
 BUNDLE = "pagefind"
 MARKER = b"data-pagefind-body"
+# Beside each kept bundle: {path of a page in the output: hash of the page}.
+PAGE_LIST = "pages.json"
 # Bundles kept in the cache: the development and the published builds differ in links.
 KEPT_BUNDLES = 4
 # Older than this, a bundle beyond those (or a staging folder a killed build left) goes;
@@ -69,55 +79,126 @@ def check_settings(settings) -> dict:
     return config
 
 
-def marked_pages(output: Path) -> dict[str, bytes]:
-    """{path inside `output`: HTML} of every page that carries data-pagefind-body."""
-    pages = {}
-    for path in output.rglob("*.html"):
-        data = path.read_bytes()
-        if MARKER in data:
-            pages[path.relative_to(output).as_posix()] = data
-    return pages
-
-
-def digest(pages: dict[str, bytes]) -> str:
-    """The name of the bundle of `pages`: the same pages and Pagefind give the same name."""
+def digest(pages: dict[str, str]) -> str:
+    """The name of the bundle of `pages` ({path: page hash}): same pages, same name."""
     hasher = hashlib.sha256(version("pagefind_bin").encode())
     for name in sorted(pages):
-        hasher.update(b"%s\0%d\0" % (name.encode(), len(pages[name])))
-        hasher.update(pages[name])
+        hasher.update(f"{name}\0{pages[name]}\n".encode())
     return hasher.hexdigest()[:24]
 
 
-# The Pagefind process running now, so stop_deferred() can end it.
-_lock = threading.Lock()
-_running: dict = {}
+class Indexing:
+    """One build's marked pages on their way to a bundle in output/pagefind/.
+
+    `add()` each page written, then `finish()`; `stop` (an Event) set with `terminate()`
+    from another thread abandons the work (_Stopped). Pagefind starts with the first
+    page no kept bundle holds as it is, and is given the pages held back until then.
+    """
+
+    def __init__(self, output: Path, cache: Path, stop: threading.Event | None = None):
+        self.output, self.cache, self.stop = Path(output), Path(cache), stop
+        self.pages: dict[str, str] = {}
+        self.service: PagefindService | None = None
+        self._candidates = _kept_page_lists(self.cache)
+        self._lock = threading.Lock()
+
+    def add(self, path):
+        """Index the page Pelican wrote at `path` if it is marked for search."""
+        data = Path(path).read_bytes()
+        if MARKER not in data:
+            return
+        name = os.path.relpath(path, self.output).replace(os.sep, "/")
+        self.pages[name] = hashlib.sha256(data).hexdigest()[:32]
+        with self._pagefind_errors():
+            if self.service is not None:
+                self.service.add_html(name, data.decode())
+                return
+            self._candidates = [
+                kept for kept in self._candidates if kept.get(name) == self.pages[name]
+            ]
+            if not self._candidates:
+                self._start()
+
+    def finish(self) -> int:
+        """Put the bundle of the pages added in output/pagefind/; returns how many there were."""
+        try:
+            if not self.pages:
+                shutil.rmtree(self.output / BUNDLE, ignore_errors=True)
+                return 0
+            kept = self.cache / digest(self.pages)
+            if (kept / BUNDLE).is_dir():
+                os.utime(kept)
+            else:
+                with self._pagefind_errors():
+                    if self.service is None:
+                        self._start()
+                    self._store(kept)
+                _prune(self.cache)
+            if self.stop is not None and self.stop.is_set():
+                raise _Stopped
+            install(kept / BUNDLE, self.output)
+            return len(self.pages)
+        finally:
+            self.close()
+
+    def close(self):
+        """End Pagefind if it runs (its index is dropped unless finish() wrote it)."""
+        with self._lock:
+            service, self.service = self.service, None
+        if service is not None:
+            service.terminate()
+            service.close()
+
+    def terminate(self):
+        """Stop Pagefind at once; safe from another thread."""
+        with self._lock:
+            if self.service is not None:
+                self.service.terminate()
+
+    def _start(self):
+        with self._lock:
+            if self.stop is not None and self.stop.is_set():
+                raise _Stopped
+            self.service = PagefindService()
+        for name in self.pages:  # those held back while a kept bundle still matched
+            self.service.add_html(name, (self.output / name).read_bytes().decode())
+
+    def _store(self, kept: Path):
+        self.cache.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=self.cache, prefix="staging-"))
+        try:
+            self.service.write_files(staging / BUNDLE)
+            (staging / PAGE_LIST).write_text(json.dumps(self.pages), encoding="utf-8")
+            try:
+                staging.rename(kept)  # one step, so a build never reads half a bundle
+            except OSError:
+                if not (kept / BUNDLE).is_dir():  # else another build stored it first
+                    raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _pagefind_errors(self):
+        try:
+            yield
+        except PagefindError as exc:
+            self.close()
+            if self.stop is not None and self.stop.is_set():
+                raise _Stopped from None
+            raise SearchError(
+                "search: Pagefind could not index the site; the previous index in "
+                f"{BUNDLE}/ is kept. {exc}"
+            ) from None
 
 
-def run_pagefind(site: Path, bundle: Path, stop: threading.Event | None = None):
-    """Index the pages in `site` into `bundle`; raises SearchError if Pagefind fails."""
-    command = [
-        str(get_executable()),
-        *("--site", str(site), "--output-path", str(bundle), "--quiet"),
-    ]
-    with _lock:
-        if stop is not None and stop.is_set():
-            raise _Stopped
-        process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
-        _running["process"] = process
-    try:
-        messages, _ = process.communicate()
-    finally:
-        with _lock:
-            _running.pop("process", None)
-    if stop is not None and stop.is_set():
-        raise _Stopped
-    if process.returncode:
-        raise SearchError(
-            f"search: Pagefind could not index the site (exit {process.returncode}); "
-            f"the previous index in {BUNDLE}/ is kept. It said:\n{messages.strip()}"
-        )
+def _kept_page_lists(cache: Path) -> list[dict[str, str]]:
+    """The page lists of the bundles in the cache."""
+    lists = []
+    with contextlib.suppress(OSError):
+        for entry in cache.iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                lists.append(json.loads((entry / PAGE_LIST).read_text(encoding="utf-8")))
+    return lists
 
 
 def _link_or_copy(source, target):
@@ -126,29 +207,6 @@ def _link_or_copy(source, target):
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
-
-
-def bundle_for(pages: dict[str, bytes], output: Path, cache: Path, stop=None) -> Path:
-    """The cached bundle of `pages` (in `output`), made by Pagefind when the cache lacks it."""
-    kept = cache / digest(pages)
-    if kept.is_dir():
-        os.utime(kept)
-        return kept
-    cache.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache, prefix="staging-") as staging:
-        site = Path(staging, "site")
-        for name in pages:
-            (site / name).parent.mkdir(parents=True, exist_ok=True)
-            _link_or_copy(output / name, site / name)
-        bundle = Path(staging, BUNDLE)
-        run_pagefind(site, bundle, stop)
-        try:
-            bundle.rename(kept)  # one step, so a build never reads half a bundle
-        except OSError:
-            if not kept.is_dir():  # else another build stored the same bundle first
-                raise
-    _prune(cache)
-    return kept
 
 
 def _prune(cache: Path):
@@ -177,42 +235,63 @@ def install(bundle: Path, output: Path):
     shutil.rmtree(old, ignore_errors=True)
 
 
-def index_site(output: Path, cache: Path, stop=None) -> int:
-    """Index the marked pages of the built site in `output`; returns how many there were."""
-    pages = marked_pages(output)
-    if not pages:
-        shutil.rmtree(output / BUNDLE, ignore_errors=True)
-        return 0
-    bundle = bundle_for(pages, output, cache, stop)
-    if stop is not None and stop.is_set():
-        raise _Stopped
-    install(bundle, output)
-    return len(pages)
-
-
 def check_at_start(pelican):
     """Stop the build at start-up, with a clear message, on a wrong SEARCH."""
     check_settings(pelican.settings)
 
 
+# This build's work: "indexing" (an Indexing fed as pages are written) or, deferred,
+# "written" (the paths written, indexed after the build) with "output" and "cache".
+_build: dict = {}
 # What the last deferred build left to index, and the thread indexing it.
 _pending: dict = {}
 _background: dict = {}
 
 
-def index_output(pelican):
-    """finalized: index the site just built (or note it, when indexing is deferred)."""
-    config = check_settings(pelican.settings)
+def start_build(generators):
+    """all_generators_finalized: get ready for the pages this build writes."""
+    _end_build()  # what a failed build left
+    settings, output = generators[0].settings, Path(generators[0].output_path)
+    config = check_settings(settings)
     if not config["enabled"]:
         return
-    output = Path(pelican.output_path)
-    cache = Path(pelican.settings["CACHE_PATH"], "search")
+    cache = Path(settings["CACHE_PATH"], "search")
     if config["defer"]:
-        _pending.update(output=output, cache=cache)
+        _build.update(written=[], output=output, cache=cache)
+    else:
+        _build["indexing"] = Indexing(output, cache)
+
+
+def page_written(path, context=None):
+    """content_written: the page goes to Pagefind now, or is noted when deferred."""
+    if "indexing" in _build:
+        _build["indexing"].add(path)
+    elif "written" in _build:
+        _build["written"].append(path)
+
+
+def index_output(pelican):
+    """finalized: write the bundle of the pages written (or note them, when deferred)."""
+    if "written" in _build:
+        _pending.clear()
+        _pending.update(_build)
+        _build.clear()
+        return
+    indexing = _build.pop("indexing", None)
+    if indexing is None:
         return
     started = time.perf_counter()
-    count = index_site(output, cache)
-    logger.info("search: %d pages in %s/ (%.2f s)", count, BUNDLE, time.perf_counter() - started)
+    count = indexing.finish()
+    logger.info(
+        "search: %d pages in %s/ (%.2f s at the end)", count, BUNDLE, time.perf_counter() - started
+    )
+
+
+def _end_build():
+    indexing = _build.pop("indexing", None)
+    if indexing is not None:
+        indexing.close()
+    _build.clear()
 
 
 def index_deferred():
@@ -221,38 +300,45 @@ def index_deferred():
     if not _pending:
         return
     stop = threading.Event()
+    indexing = Indexing(_pending["output"], _pending["cache"], stop)
     thread = threading.Thread(
         target=_index_in_background,
-        args=(_pending.pop("output"), _pending.pop("cache"), stop),
+        args=(indexing, _pending["written"], stop),
         name="search-index",
         daemon=True,
     )
-    _background.update(thread=thread, stop=stop)
+    _pending.clear()
+    _background.update(thread=thread, stop=stop, indexing=indexing)
     thread.start()
 
 
-def _index_in_background(output, cache, stop):
+def _index_in_background(indexing, written, stop):
     try:
-        index_site(output, cache, stop)
+        for path in written:
+            if stop.is_set():
+                raise _Stopped
+            indexing.add(path)
+        indexing.finish()
     except _Stopped:
-        pass
+        indexing.close()
     except Exception as exc:  # noqa: BLE001 - reported; the preview keeps working
+        indexing.close()
         logger.error("search: the index was not refreshed: %s", str(exc).removeprefix("search: "))
 
 
 def stop_deferred():
     """End background indexing and wait for it (before a build changes the output)."""
-    thread, stop = _background.pop("thread", None), _background.pop("stop", None)
+    thread = _background.pop("thread", None)
     if thread is None:
         return
-    with _lock:
-        stop.set()
-        if "process" in _running:
-            _running["process"].terminate()
+    _background.pop("stop").set()
+    _background.pop("indexing").terminate()
     thread.join()
 
 
 def register():
     """Connect the plugin to Pelican's signals."""
     signals.initialized.connect(check_at_start)
+    signals.all_generators_finalized.connect(start_build)
+    signals.content_written.connect(page_written)
     signals.finalized.connect(index_output)

@@ -6,7 +6,7 @@ import shutil
 import lxml.html
 import pytest
 
-from plugins.search import plugin
+from plugins.search import plugin, service
 from tests.helpers import output_files, run_pelican
 from tests.search.conftest import cache_override, indexed, write_site
 
@@ -109,25 +109,88 @@ def test_switched_off_or_deferred_the_build_writes_no_index(one_post, tmp_path, 
     assert not (tmp_path / "output" / "pagefind").exists()
 
 
-def test_pagefind_failing_stops_with_its_message_and_keeps_the_old_index(search_site, tmp_path):
+def added(output, cache, leave_out=()):
+    """An Indexing given every page in `output` as a build would (but those in `leave_out`)."""
+    indexing = plugin.Indexing(output, cache / "search")
+    for path in sorted(output.rglob("*.html")):
+        if path.relative_to(output).as_posix() not in leave_out:
+            indexing.add(path)
+    return indexing
+
+
+def test_pagefind_works_on_the_pages_while_the_build_goes_on(search_site, tmp_path):
+    output = tmp_path / "output"
+    shutil.copytree(search_site["output"], output)
+    indexing = added(output, tmp_path / "cache")  # no kept bundle: Pagefind is needed
+    # Before the build's end (finish), Pagefind is running and has the pages.
+    assert indexing.service.process.poll() is None
+    assert indexing.finish() == len(PUBLISHED)
+    assert set(indexed(output)) == set(PUBLISHED)
+
+
+def test_unchanged_pages_reuse_the_kept_bundle_and_pagefind_never_starts(
+    search_site, tmp_path, monkeypatch
+):
+    output = tmp_path / "output"
+    shutil.copytree(search_site["output"], output)
+    before = output_files(output / "pagefind")
+
+    def refuse():
+        raise AssertionError("Pagefind was started")
+
+    monkeypatch.setattr(plugin, "PagefindService", refuse)
+    assert added(output, search_site["base"] / "cache").finish() == len(PUBLISHED)
+    assert output_files(output / "pagefind") == before
+
+
+def test_a_page_no_longer_written_leaves_the_index(search_site, tmp_path):
+    output, cache = tmp_path / "output", tmp_path / "cache"
+    shutil.copytree(search_site["output"], output)
+    shutil.copytree(search_site["base"] / "cache", cache)
+    # Each page written matches a kept bundle's, so Pagefind only starts at the end.
+    assert added(output, cache, leave_out={"about/index.html"}).finish() == len(PUBLISHED) - 1
+    assert set(indexed(output)) == set(PUBLISHED) - {"/about/"}
+
+
+def test_the_service_takes_pages_faster_than_it_parses_them(tmp_path):
+    pagefind = service.PagefindService()
+    count = 300  # their answers fill more than a pipe before they are read
+    for number in range(count):
+        pagefind.add_html(
+            f"notes/{number}/index.html",
+            f"<html lang='en'><body><main data-pagefind-body><h1>Note {number}</h1>"
+            f"<p>On the picket line, week {number}.</p></main></body></html>",
+        )
+    pagefind.write_files(tmp_path / "pagefind")
+    assert set(indexed(tmp_path)) == {f"/notes/{number}/" for number in range(count)}
+
+
+def test_pagefind_failing_stops_with_its_message_and_keeps_the_old_index(
+    search_site, tmp_path, monkeypatch
+):
     output = tmp_path / "output"
     shutil.copytree(search_site["output"], output)
     before = output_files(output / "pagefind")
     page = output / "about/index.html"
     page.write_text(page.read_text().replace("lighthouse", "harbour"))
-    # Pagefind's own refusal: a folder with no page to index.
-    with pytest.raises(plugin.SearchError, match="not able to build an index"):
-        plugin.run_pagefind(tmp_path / "empty", tmp_path / "bundle")
     fake = tmp_path / "pagefind"
-    fake.write_text("#!/bin/sh\necho 'Error: the disk is full'\nexit 3\n")
+    fake.write_text("#!/bin/sh\necho 'Error: the disk is full' >&2\nexit 3\n")
     fake.chmod(0o755)
-    original = plugin.get_executable
-    plugin.get_executable = lambda: fake
-    try:
-        with pytest.raises(plugin.SearchError) as failure:
-            plugin.index_site(output, tmp_path / "cache")
-    finally:
-        plugin.get_executable = original
-    assert str(failure.value).startswith("search: Pagefind could not index the site (exit 3)")
-    assert "Error: the disk is full" in str(failure.value)
+    monkeypatch.setattr(service, "get_executable", lambda: fake)
+    with pytest.raises(plugin.SearchError) as failure:
+        added(output, tmp_path / "cache").finish()
+    assert str(failure.value).startswith(
+        "search: Pagefind could not index the site; the previous index in pagefind/ is kept. "
+        "Pagefind ended (exit 3). It said:\nError: the disk is full"
+    )
     assert output_files(output / "pagefind") == before
+
+
+def test_pagefind_failing_itself_says_why(tmp_path):
+    pagefind = service.PagefindService()
+    pagefind.add_html("one/index.html", "<html><body data-pagefind-body>One.</body></html>")
+    (tmp_path / "a-file").write_text("")
+    # Its own panic: the bundle cannot go inside a file.
+    with pytest.raises(service.PagefindError, match=r"Pagefind ended \(exit 101\)(.|\n)*panicked"):
+        pagefind.write_files(tmp_path / "a-file" / "pagefind")
+    pagefind.close()
