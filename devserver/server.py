@@ -14,7 +14,10 @@
   back to the real page once a build succeeds; other files are still served.
   The terminal gets the report once, one unwrapped line per problem;
 * starts the form endpoint beside the site (`python -m endpoint --port N`)
-  when the project has one.
+  when the project has one;
+* answers the editor at /admin/ on POST /api/v1 (local_backend.py: Decap CMS's
+  local-backend protocol), which writes into content/; the watcher rebuilds as for
+  any save.
 
 Children run in their own process groups and are stopped (SIGTERM, then
 SIGKILL) when the server stops, so Ctrl-C leaves no process behind.
@@ -34,6 +37,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import errorpage
+from .local_backend import API_PATH, LocalBackend
 
 logger = logging.getLogger("devserver")
 
@@ -93,6 +97,7 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
     """Static files from the output folder, with live reload in every HTML page."""
 
     announcer = None  # set per server
+    local_backend = None  # set per server: the editor's API_PATH
     _showing_failure = False
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
@@ -136,6 +141,15 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
             if os.path.isfile(missing):
                 return self._send_html(404, missing)
         return super().do_GET()
+
+    def do_POST(self):
+        """The editor's local backend on API_PATH; nothing else takes a POST."""
+        self._showing_failure = False
+        if urlsplit(self.path).path != API_PATH or self.local_backend is None:
+            return self._send(404, b'{"error": "not found"}', "application/json")
+        return self.local_backend.respond(self)
+
+    do_OPTIONS = do_POST  # the CORS preflight, when the editor is open under localhost
 
     def _send(self, status, body, content_type):
         self.send_response(status)
@@ -372,8 +386,10 @@ def serve(
         signal.signal(signum, _interrupt)
 
     announcer = BuildAnnouncer()
+    backend = LocalBackend.for_settings(root, settings, content)
     handler = functools.partial(
-        type("Handler", (DevRequestHandler,), {"announcer": announcer}), directory=str(output)
+        type("Handler", (DevRequestHandler,), {"announcer": announcer, "local_backend": backend}),
+        directory=str(output),
     )
     try:
         httpd = http.server.ThreadingHTTPServer((host, port), handler)
