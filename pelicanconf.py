@@ -161,6 +161,8 @@ PLUGINS = [
     "plugins.asset_names",
     # Indexes the built pages for /search/ with Pagefind (the pinned binary).
     "plugins.search",
+    # The browser editor at /admin/ (Decap CMS), configured from the content fields.
+    "plugins.cms",
 ]
 
 # Full-text search (plugins/search): the index is written to output/pagefind/ on every
@@ -198,6 +200,12 @@ COMMENTS = {"close_after_days": 90, "source": "database"}
 # of content may have are listed in plugins/content_fields.py; add the site's own
 # field names here (e.g. ["Subtitle"]) to allow them in every kind.
 CONTENT_CHECK = {"enabled": True, "extra_fields": []}
+
+# The browser editor at /admin/ (plugins/cms; README, "Writing from the browser"): its
+# fields, widgets and required marks come from plugins/content_fields.py. Here, with
+# `make serve`, it reads and writes content/ through the dev server's local backend at
+# this address: no git, no login. publishconf.py switches it to GitHub.
+CMS = {"local_backend": f"{SITEURL}/api/v1"}
 
 # Forms (plugins/forms): where the built pages post, and where the definitions live.
 # `make serve` runs the endpoint here; publishconf.py reads FORMS_ENDPOINT.

@@ -47,6 +47,18 @@ PUBLISH = {
     "s3_bucket": os.environ.get("PUBLISH_S3_BUCKET", ""),
 }
 
+# The editor at /admin/ on the live site signs in with GitHub through the form
+# endpoint's OAuth routes, and every change becomes a pull request an organizer merges.
+# The repository is GITHUB_REPOSITORY (owner/name; GitHub Actions sets it); without it no
+# editor is written. The branch is the one whose pushes publish (.github/workflows/).
+CMS = {
+    **CMS,  # noqa: F405
+    "local_backend": None,
+    "repo": os.environ.get("GITHUB_REPOSITORY", ""),
+    "branch": "main",
+    "publish_mode": "editorial_workflow",
+}
+
 # What only the published site needs: hashed names for the stylesheet and scripts
 # (plugins/asset_names), the hosts' headers (plugins/host_headers: `_headers` and
 # `.nginx.conf`), and a .gz and .br copy beside every text file, which hosts send to

@@ -528,6 +528,21 @@ def check(c, content=None):
         raise Exit(code=result.exited)
 
 
+@task
+def vendor_cms(c):
+    """Fetch the pinned Decap CMS with npm, check it, write it into plugins/cms/decap/."""
+    from plugins.cms import vendor
+
+    try:
+        digest = vendor.vendor()
+    except vendor.VendorError as error:
+        raise Exit(f"vendor-cms: {error}") from None
+    if digest != vendor.SHA256:
+        vendor.record_sha256(digest)
+        print(f"Recorded the new SHA-256 in plugins/cms/vendor.py: {digest}")
+    print(f"Wrote {vendor.FOLDER / vendor.BUNDLE_NAME} ({vendor.PACKAGE} {vendor.VERSION}).")
+
+
 # --- Benchmarks (issue 5) -------------------------------------------------
 
 
