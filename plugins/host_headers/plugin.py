@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from pelican import signals
 
 from plugins.asset_names.plugin import check_settings as asset_settings
+from plugins.cms.plugin import check_settings as cms_settings
+from plugins.cms.plugin import content_security_policy as editor_policy
 from plugins.content_meta import merged_setting
 from plugins.feed_stylesheet.plugin import check_settings as feed_stylesheet_settings
 from plugins.forms.plugin import check_settings as forms_settings
@@ -96,6 +98,22 @@ def security_headers(settings) -> dict[str, str]:
     }
 
 
+def editor_headers(settings) -> tuple[str, dict[str, str]] | None:
+    """("/admin/", headers) for the browser editor's folder when the build writes it.
+
+    Decap CMS needs `'unsafe-eval'` and inline styles, which the site's policy refuses,
+    and a second policy can only narrow the first: the folder gets its own.
+    """
+    config = cms_settings(settings)
+    if not config["enabled"] or not (config["local_backend"] or config["repo"]):
+        return None
+    policy = f"{editor_policy(config, settings)}; frame-ancestors 'none'"
+    return f"/{config['save_as']}/", {
+        **security_headers(settings),
+        "Content-Security-Policy": policy,
+    }
+
+
 def cache_rules(settings) -> dict[str, str]:
     """{'/folder/*': Cache-Control}: a year for the hashed assets, then HOST_HEADERS['cache']."""
     hashed = f"/{asset_settings(settings)['folder']}/*"
@@ -144,6 +162,13 @@ def nginx_conf(settings) -> str:
         lines.append(
             f'location {path.removesuffix("*")} {{ set $site_cache_control "{cache_control}"; }}'
         )
+    editor = editor_headers(settings)
+    if editor:
+        # A location's add_header replaces the server's: all of them again, one policy changed.
+        folder, headers = editor
+        lines.append(f"location {folder} {{")
+        lines += [f'    add_header {name} "{value}" always;' for name, value in headers.items()]
+        lines += ["    add_header Cache-Control $site_cache_control always;", "}"]
     lines += [
         "# Dotfiles, this one included, are not served (but /.well-known/ is).",
         r"location ~ /\.(?!well-known/) { return 404; }",

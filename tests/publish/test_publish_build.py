@@ -11,7 +11,7 @@ from pelican.settings import read_settings
 
 from plugins.asset_names.plugin import AssetNamesSettingsError, asset_path
 from plugins.asset_names.plugin import check_settings as check_asset_names
-from plugins.host_headers.plugin import HostHeadersSettingsError
+from plugins.host_headers.plugin import HostHeadersSettingsError, nginx_conf
 from plugins.host_headers.plugin import check_settings as check_host_headers
 from tests.helpers import ROOT
 
@@ -129,6 +129,22 @@ def test_nginx_example_sends_the_same_headers(published):
         for path, headers in blocks.items()
         if path != "/*"
     }
+
+
+def test_nginx_gives_the_editor_its_own_policy(monkeypatch):
+    """Decap CMS needs eval and inline styles; the rest of the site keeps refusing them."""
+    monkeypatch.setenv("GITHUB_REPOSITORY", "organizing20/site")
+    nginx = nginx_conf(read_settings(str(ROOT / "publishconf.py")))
+    server = dict(re.findall(r'^add_header ([\w-]+) "([^"]*)" always;$', nginx, re.M))
+    block = re.search(r"^location /admin/ \{\n(.*?)^\}$", nginx, re.M | re.S).group(1)
+    editor = dict(re.findall(r'^    add_header ([\w-]+) "([^"]*)" always;$', block, re.M))
+    assert "'unsafe-eval'" not in server["Content-Security-Policy"]
+    policy = editor.pop("Content-Security-Policy")
+    assert "script-src 'self' 'unsafe-eval'" in policy
+    assert "connect-src 'self' https://api.github.com" in policy
+    assert "frame-ancestors 'none'" in policy
+    del server["Content-Security-Policy"]
+    assert editor == server  # the location repeats every other header
 
 
 def test_form_pages_keep_their_referrer_policy(published):
