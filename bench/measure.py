@@ -86,6 +86,7 @@ def run_measured(cmd, cwd=None, env=None, memory=False):
     elapsed = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
+    proc.stdout.close()  # or each run leaves a pipe open until the garbage collector
     if sampler:
         sampler.stop.set()
         sampler.join()
