@@ -8,7 +8,9 @@
   a change to plugins, settings, forms or the endpoint restarts the worker;
 * reloads open tabs: every HTML page it serves gets one same-origin script,
   /__livereload.js, which listens to /__livereload (Server-Sent Events) and
-  reloads when a newer build is announced. Files on disk are never changed;
+  reloads when a newer build is announced. Files on disk are never changed.
+  The editor's pages (CMS["save_as"], /admin/) get no script: each save there
+  starts a build, and a reload would throw away what the writer types next;
 * while the latest build has failed, answers every HTML page with the build's
   report instead (errorpage.py, status 500), so the open tab shows it and goes
   back to the real page once a build succeeds; other files are still served.
@@ -98,6 +100,13 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
 
     announcer = None  # set per server
     local_backend = None  # set per server: the editor's API_PATH
+    editor_path = None  # set per server: "/admin/", whose pages are never reloaded
+    # config.yml as YAML: Decap logs a complaint about any other type.
+    extensions_map = {
+        **http.server.SimpleHTTPRequestHandler.extensions_map,
+        ".yml": "text/yaml",
+        ".yaml": "text/yaml",
+    }
     _showing_failure = False
 
     def log_message(self, format, *args):  # noqa: A002 - the stdlib's signature
@@ -135,6 +144,8 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
         if failure is not None and _is_page(local):
             return self._send_failure(build, failure)
         if local.endswith((".html", ".htm")) and os.path.isfile(local):
+            if self.editor_path and path.startswith(self.editor_path):
+                return super().do_GET()  # the editor: no live reload
             return self._send_html(200, local)
         if not os.path.exists(local):
             missing = os.path.join(self.directory, "404.html")
@@ -197,6 +208,16 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
                 self.wfile.flush()
         except OSError:
             pass  # the tab went away
+
+
+def _editor_path(settings_file):
+    """The editor's folder as a URL path ("/admin/"), or None when the CMS is off."""
+    from pelican.settings import read_settings
+
+    from plugins.cms.plugin import check_settings
+
+    config = check_settings(read_settings(str(settings_file)))
+    return f"/{config['save_as']}/" if config["enabled"] else None
 
 
 def _is_page(local):
@@ -387,9 +408,13 @@ def serve(
 
     announcer = BuildAnnouncer()
     backend = LocalBackend.for_settings(root, settings, content)
+    members = {
+        "announcer": announcer,
+        "local_backend": backend,
+        "editor_path": _editor_path(settings),
+    }
     handler = functools.partial(
-        type("Handler", (DevRequestHandler,), {"announcer": announcer, "local_backend": backend}),
-        directory=str(output),
+        type("Handler", (DevRequestHandler,), members), directory=str(output)
     )
     try:
         httpd = http.server.ThreadingHTTPServer((host, port), handler)

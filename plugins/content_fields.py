@@ -169,7 +169,13 @@ FIELDS = (
         "{start:%Y-%m-%d} 09:30",
         required=(TRAINING,),
     ),
-    Field("End", (TRAINING,), "when it ends, written like Start", "{start:%Y-%m-%d} 17:00"),
+    Field(
+        "End",
+        (TRAINING,),
+        "when it ends, written like Start",
+        "{start:%Y-%m-%d} 17:00",
+        required=(TRAINING,),  # the events plugin needs it (plugins/events/model.py)
+    ),
     Field(
         "Timezone",
         (TRAINING,),
