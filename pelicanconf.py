@@ -218,7 +218,8 @@ SITEMAP = {
     "format": "xml",
     "priorities": {"articles": 0.7, "indexes": 0.5, "pages": 0.6},
     "changefreqs": {"articles": "monthly", "indexes": "daily", "pages": "monthly"},
-    "exclude": ["^404\\.html$", "^robots\\.txt$"],
+    # The editor (plugins/cms) is no page for search engines either.
+    "exclude": ["^404\\.html$", "^robots\\.txt$", "^admin/"],
 }
 
 # Navigation, in the order readers see it. (title, url relative to SITEURL)

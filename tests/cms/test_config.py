@@ -184,3 +184,4 @@ def test_the_build_writes_the_editor(built_site):
     assert vendor.sha256(built_site / bundle) == vendor.SHA256
     # With its compressed copies, which pelican-precompress then leaves as they are.
     assert (built_site / f"{bundle}.br").is_file() and (built_site / f"{bundle}.gz").is_file()
+    assert "/admin/" not in (built_site / "sitemap.xml").read_text("utf-8")
