@@ -12,6 +12,7 @@ keep only http, https and mailto addresses and carry rel="nofollow ugc noopener"
 from __future__ import annotations
 
 import re
+import threading
 
 ALLOWED_TAGS = {"p", "em", "strong", "a", "ul", "ol", "li", "blockquote", "code", "br"}
 URL_SCHEMES = {"http", "https", "mailto"}
@@ -24,6 +25,10 @@ _UNUSED_INLINE = ("html", "entity", "image_link", "image_reference", "short_imag
 _ADDRESS = re.compile(r"\b(?:https?://|mailto:|www\.)", re.IGNORECASE)
 
 _cleaner = None
+# One Markdown per thread: an instance keeps state between conversions and is not safe
+# across threads (the endpoint serves several requests at once), and building one costs
+# far more than converting a comment (the site build renders thousands).
+_local = threading.local()
 
 
 def _markdown():
@@ -58,8 +63,12 @@ def _clean(html: str) -> str:
 
 def render_comment(text: str) -> str:
     """The comment's Markdown as HTML: only the subset's tags, cleaned by nh3."""
-    # A new Markdown each time: an instance keeps state and is not safe across threads.
-    return _clean(_markdown().convert(text or ""))
+    md = getattr(_local, "markdown", None)
+    if md is None:
+        md = _local.markdown = _markdown()
+    # Reset first: nothing a previous comment left (even one that raised) carries over.
+    md.reset()
+    return _clean(md.convert(text or ""))
 
 
 def count_links(text: str) -> int:

@@ -166,9 +166,8 @@ def attach_comments(generator):
 
 
 def _feed(settings, title: str, link: str, save_as: str, entries) -> bytes:
-    """An Atom feed of (comment view, article) pairs, newest first."""
+    """An Atom feed of (comment view, post address, post title) entries, newest first."""
     domain = (settings.get("FEED_DOMAIN") or settings["SITEURL"]).rstrip("/")
-    site = settings["SITEURL"].rstrip("/")
     feed = Atom1Feed(
         title=title,
         link=link,
@@ -176,10 +175,12 @@ def _feed(settings, title: str, link: str, save_as: str, entries) -> bytes:
         description="",
         language=settings.get("DEFAULT_LANG", "en"),
     )
-    for comment, article in sorted(entries, key=lambda pair: pair[0]["created"], reverse=True):
-        url = f"{site}/{article.url}#comment-{comment['id']}"
+    for comment, page, post_title in sorted(
+        entries, key=lambda entry: entry[0]["created"], reverse=True
+    ):
+        url = f"{page}#comment-{comment['id']}"
         feed.add_item(
-            title=f"{comment['name']} on {plain(article.title)}",
+            title=f"{comment['name']} on {post_title}",
             link=url,
             unique_id=url,
             description=comment["html"],
@@ -203,12 +204,14 @@ def write_feeds(generator, writer):
     for article in generator.articles:
         if not getattr(article, "comments_feed", None):
             continue
-        pairs = [(comment, article) for comment in _flat(article)]
-        latest.extend(pairs)
-        title = f"Comments on {plain(article.title)}"
-        data = _feed(settings, title, f"{site}/{article.url}", article.comments_feed, pairs)
+        # The post's address and title once, not per comment: article.url is worked out
+        # from the URL settings on every access.
+        page, post_title = f"{site}/{article.url}", plain(article.title)
+        entries = [(comment, page, post_title) for comment in _flat(article)]
+        latest.extend(entries)
+        data = _feed(settings, f"Comments on {post_title}", page, article.comments_feed, entries)
         write_bytes(writer, generator.output_path, article.comments_feed, data)
-    latest.sort(key=lambda pair: pair[0]["created"], reverse=True)
+    latest.sort(key=lambda entry: entry[0]["created"], reverse=True)
     latest = latest[: settings.get("FEED_MAX_ITEMS") or None]
     if not latest:
         return

@@ -1,9 +1,11 @@
 """The comment renderer shared by the site and the endpoint: hostile input stays text."""
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from webforms import comment_text
 from webforms.comment_text import count_links, render_comment
 
 REL = 'rel="nofollow ugc noopener"'
@@ -86,6 +88,46 @@ def test_what_is_outside_the_subset_stays_text():
 @pytest.mark.parametrize("broken", ["**unclosed [link](http://a", "[", "<", "> ", "`", "", "\x00"])
 def test_broken_markdown_still_gives_safe_html(broken):
     assert tags(render_comment(broken)) <= {"p", "a", "strong", "em", "code", "blockquote"}
+
+
+def fresh_render(text):
+    """What a Markdown built for this one comment gives (render_comment reuses one)."""
+    return comment_text._clean(comment_text._markdown().convert(text))
+
+
+# A reference, an abbreviation-like and a footnote-like definition, raw HTML, then texts
+# that would pick up whatever an earlier comment left behind in a reused Markdown.
+SEQUENCE = [
+    "[site][1]\n\n[1]: https://example.org/defined",
+    "[site][1] and [1]",
+    "<div>\nblock\n</div>\n\nafter <b>bold</b> &amp;",
+    "*[HTML]: Hyper\n\nHTML",
+    "text[^1]\n\n[^1]: note",
+    "line one\nline two\n\n> quote\n\n- a\n- b\n\n1. x\n2. y",
+    "`code <b>` **strong *em***",
+    "",
+]
+
+
+def test_each_comment_renders_as_if_alone_whatever_came_before():
+    # Twice through: the second pass follows comments that defined references.
+    for text in SEQUENCE + SEQUENCE[::-1]:
+        assert render_comment(text) == fresh_render(text), text
+    assert "href" not in render_comment("[site][1]")
+
+
+def test_a_comment_that_fails_leaves_the_next_one_unharmed():
+    with pytest.raises(UnicodeEncodeError):
+        render_comment("[site][1]\n\n[1]: https://example.org/x\n\n\ud800")
+    assert render_comment("[site][1]") == "<p>[site][1]</p>"
+
+
+def test_threads_rendering_at_once_get_the_same_html():
+    # The endpoint answers from several threads: each has its own Markdown.
+    texts = SEQUENCE * 50
+    expected = [fresh_render(text) for text in texts]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(render_comment, texts)) == expected
 
 
 def test_count_links_counts_linked_and_bare_addresses():
