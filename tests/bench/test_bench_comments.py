@@ -3,8 +3,6 @@ by build A."""
 
 import re
 
-import pytest
-
 from bench import builds
 from bench.endpoint_load import sqlite_url
 from bench.run import _comments_shown
@@ -43,8 +41,6 @@ def test_every_post_gets_its_approved_comments_the_same_every_time(tmp_path):
     assert approved(again) == comments
 
 
-# bench.measure.run_measured leaves its Popen's stdout pipe to the garbage collector.
-@pytest.mark.filterwarnings("ignore:unclosed file:ResourceWarning")
 def test_build_a_shows_every_comment(tmp_path):
     content = tmp_path / "content"
     generate_site(content, POSTS)
