@@ -595,4 +595,7 @@ def lint(c):
 def test(c):
     """Run every test (and ruff)."""
     lint(c)
-    c.run(f"{shlex.quote(PY)} -m pytest", pty=False)
+    # Two workers (pytest-xdist), one per core of the project's machines: most tests
+    # wait on Chromium, servers or builds. Each file runs whole in one worker, so its
+    # fixtures are built once: 3.4 minutes instead of 4.5.
+    c.run(f"{shlex.quote(PY)} -m pytest -n 2 --dist loadfile", pty=False)
