@@ -68,11 +68,9 @@ class LocalBackend:
         }
 
     @classmethod
-    def for_settings(cls, root, settings_file, content=None):
-        """The backend for a Pelican project: its collections' folders and content/images."""
-        from pelican.settings import read_settings
-
-        settings = read_settings(str(settings_file))
+    def for_settings(cls, root, settings, content=None):
+        """The backend for a Pelican project (its settings, as Pelican reads them): its
+        collections' folders and content/images."""
         content = Path(content or settings["PATH"]).resolve()
         names = [*settings["ARTICLE_PATHS"], *settings["PAGE_PATHS"], MEDIA_FOLDER]
         return cls(root, [content / name for name in names])

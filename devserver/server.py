@@ -210,14 +210,12 @@ class DevRequestHandler(http.server.SimpleHTTPRequestHandler):
             pass  # the tab went away
 
 
-def _editor_path(settings_file):
-    """The editor's folder as a URL path ("/admin/"), or None when the CMS is off."""
-    from pelican.settings import read_settings
+def _editor_path(project_settings):
+    """The editor's folder as a URL path ("/admin/"), or None when no editor is built."""
+    from plugins.cms.plugin import check_settings, editor_written
 
-    from plugins.cms.plugin import check_settings
-
-    config = check_settings(read_settings(str(settings_file)))
-    return f"/{config['save_as']}/" if config["enabled"] else None
+    config = check_settings(project_settings)
+    return f"/{config['save_as']}/" if editor_written(config) else None
 
 
 def _is_page(local):
@@ -406,12 +404,14 @@ def serve(
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _interrupt)
 
+    from pelican.settings import read_settings
+
     announcer = BuildAnnouncer()
-    backend = LocalBackend.for_settings(root, settings, content)
+    project_settings = read_settings(str(settings))
     members = {
         "announcer": announcer,
-        "local_backend": backend,
-        "editor_path": _editor_path(settings),
+        "local_backend": LocalBackend.for_settings(root, project_settings, content),
+        "editor_path": _editor_path(project_settings),
     }
     handler = functools.partial(
         type("Handler", (DevRequestHandler,), members), directory=str(output)

@@ -32,7 +32,6 @@ from .web import HTTPError, Response, application_uri
 
 log = logging.getLogger("endpoint")
 
-ROUTES = ("/oauth/auth", "/oauth/callback")
 STATE_COOKIE = "cms_oauth_state"
 STATE_SECONDS = 600  # time to sign in at GitHub
 # What the editor needs: the repository's contents and pull requests, and (read:org)

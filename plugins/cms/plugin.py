@@ -34,6 +34,7 @@ from pelican import signals
 
 from plugins import content_fields
 from plugins.content_check.checker import known_form_ids
+from plugins.content_check.plugin import check_settings as content_check_settings
 from plugins.content_fields import INTERN_CALL, PAGE, POST, TRAINING
 from plugins.content_meta import merged_setting, write_bytes
 from plugins.events.plugin import DEFAULTS as events_defaults
@@ -190,8 +191,13 @@ def widget(field: content_fields.Field, kind: str, settings, form_ids, zones) ->
 
 
 def extra_fields(settings) -> tuple:
-    """The site's own field names (CONTENT_CHECK["extra_fields"])."""
-    return tuple((settings.get("CONTENT_CHECK") or {}).get("extra_fields") or ())
+    """The site's own field names (CONTENT_CHECK["extra_fields"], as the check reads it)."""
+    return tuple(content_check_settings(settings)["extra_fields"])
+
+
+def editor_written(config) -> bool:
+    """Whether the build writes the editor: on, with a backend to save through."""
+    return config["enabled"] and bool(config["local_backend"] or config["repo"])
 
 
 def collection(kind: str, config: dict, settings, form_ids, zones) -> dict:
@@ -310,13 +316,12 @@ def write_admin(generator, writer):
     """page_writer_finalized: write admin/index.html and admin/config.yml."""
     settings = generator.settings
     config = check_settings(settings)
-    if not config["enabled"]:
-        return
-    if not config["local_backend"] and not config["repo"]:
-        logger.info(
-            "cms: the editor was not written: CMS has neither local_backend nor a GitHub "
-            "repo (set GITHUB_REPOSITORY=owner/name, as GitHub Actions does)"
-        )
+    if not editor_written(config):
+        if config["enabled"]:
+            logger.info(
+                "cms: the editor was not written: CMS has neither local_backend nor a "
+                "GitHub repo (set GITHUB_REPOSITORY=owner/name, as GitHub Actions does)"
+            )
         return
     folder = config["save_as"]
     header = "# Written by plugins/cms from plugins/content_fields.py; edit those, not this.\n"

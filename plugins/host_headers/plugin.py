@@ -12,6 +12,7 @@ from pelican import signals
 from plugins.asset_names.plugin import check_settings as asset_settings
 from plugins.cms.plugin import check_settings as cms_settings
 from plugins.cms.plugin import content_security_policy as editor_policy
+from plugins.cms.plugin import editor_written
 from plugins.content_meta import merged_setting
 from plugins.feed_stylesheet.plugin import check_settings as feed_stylesheet_settings
 from plugins.forms.plugin import check_settings as forms_settings
@@ -105,7 +106,7 @@ def editor_headers(settings) -> tuple[str, dict[str, str]] | None:
     and a second policy can only narrow the first: the folder gets its own.
     """
     config = cms_settings(settings)
-    if not config["enabled"] or not (config["local_backend"] or config["repo"]):
+    if not editor_written(config):
         return None
     policy = f"{editor_policy(config, settings)}; frame-ancestors 'none'"
     return f"/{config['save_as']}/", {

@@ -11,6 +11,7 @@ import urllib.request
 
 import pytest
 import watchfiles
+from pelican.settings import read_settings
 
 from devserver import local_backend
 from devserver.local_backend import LocalBackend
@@ -279,7 +280,7 @@ def test_folders_are_created_and_modes_kept(backend, project):
 
 
 def test_the_projects_folders_come_from_the_settings():
-    backend = LocalBackend.for_settings(ROOT, ROOT / "pelicanconf.py")
+    backend = LocalBackend.for_settings(ROOT, read_settings(str(ROOT / "pelicanconf.py")))
     names = sorted(folder.relative_to(ROOT).as_posix() for folder in backend.folders)
     assert names == [
         "content/blog",
