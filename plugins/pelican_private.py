@@ -59,6 +59,31 @@ def put_cached(readers, path, stamp, content, metadata):
     readers._cache[path] = (stamp, (content, metadata))
 
 
+def typogrify_as_read_file(settings):
+    """A function applying typogrify to a text exactly as Readers.read_file does.
+
+    Relies on: read_file sets smartypants.Attr.default from TYPOGRIFY_DASHES (plus
+    Attr.w), then calls typogrify.filters.typogrify(text, TYPOGRIFY_IGNORE_TAGS,
+    one False keyword per TYPOGRIFY_OMIT_FILTERS) on the content, the title and
+    the summary. tests/bench/test_fastread.py checks the two agree on every
+    TYPOGRIFY_DASHES value.
+    """
+    import smartypants  # noqa: PLC0415 - only builds with TYPOGRIFY import them
+    import typogrify.filters  # noqa: PLC0415
+
+    attrs = {"oldschool": smartypants.Attr.set2, "oldschool_inverted": smartypants.Attr.set3}
+    smartypants.Attr.default = attrs.get(settings["TYPOGRIFY_DASHES"], smartypants.Attr.set1)
+    smartypants.Attr.default |= smartypants.Attr.w
+    ignore_tags = settings["TYPOGRIFY_IGNORE_TAGS"]
+    omit = dict.fromkeys(settings["TYPOGRIFY_OMIT_FILTERS"], False)
+
+    def apply(text):
+        # Looked up at each call, as read_file does, so fastread's memo answers it.
+        return typogrify.filters.typogrify(text, ignore_tags, **omit)
+
+    return apply
+
+
 def empty_reader_cache(readers):
     """Forget the reader cache in memory; its saved file is untouched.
 

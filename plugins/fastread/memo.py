@@ -28,6 +28,7 @@ class _Memo:
         self.current = {}  # what this build used or made
         self.path = None
         self.save = False
+        self.ran = 0  # texts typogrify itself ran on in this process, this build
 
     def load(self, settings):
         self.path = os.path.join(settings["CACHE_PATH"], FILE_NAME)
@@ -65,8 +66,28 @@ def memoized_typogrify(text, ignore_tags=None, **filters):
         result = _memo.previous.get(key)
         if result is None:
             result = _original(text, ignore_tags, **filters)
+            _memo.ran += 1
         _memo.current[key] = result
     return result
+
+
+def active():
+    """Whether this build's typogrify calls go through the memo."""
+    return _memo.previous is not None and typogrify.filters.typogrify is memoized_typogrify
+
+
+def take_new():
+    """The results this process made or used since the last call, and forget them.
+
+    A reading worker sends them to its parent, whose typogrify then finds them.
+    """
+    new, _memo.current = _memo.current, {}
+    return new
+
+
+def remember(results):
+    """Add results a reading worker made (see take_new)."""
+    _memo.current.update(results)
 
 
 def install(settings):
@@ -83,6 +104,8 @@ def on_finalized(pelican):
     """Keep what this build used for the next one, in memory and on disk."""
     if _memo.previous is None:
         return
+    log.debug("fastread: typogrify ran on %d texts in the build process", _memo.ran)
+    _memo.ran = 0
     changed = _memo.current.keys() != _memo.previous.keys()
     _memo.previous, _memo.current = _memo.current, {}
     if not (_memo.save and changed):

@@ -1,10 +1,12 @@
 """Parallel reading: forked workers fill Pelican's reader cache before its loop runs.
 
 Each worker reads every n-th stale file exactly as Readers.read_file would
-before its cache lookup (the reader, then the metadata Pelican keeps) and
-writes the results to a temporary file; the parent puts them in the reader
-cache, where Pelican's own `read_file` finds them and does everything else
-(typogrify, signals, the content object) as always.
+before its cache lookup (the reader, then the metadata Pelican keeps) and,
+when the typogrify memo is on, runs typogrify on the content, title and
+summary as read_file will. It writes the results to a temporary file; the
+parent puts them in the reader cache and the memo, where Pelican's own
+`read_file` finds them and does everything else (signals, the content
+object) as always.
 """
 
 import io
@@ -21,8 +23,10 @@ from pelican.utils import file_suffix
 
 from plugins import pelican_private
 
+from . import memo
+
 log = logging.getLogger(__name__)
-# Each result: its length, then (path, stamp, content, metadata) pickled.
+# Each result: its length, then (path, stamp, content, metadata, typogrify memo entries) pickled.
 _HEAD = struct.Struct("<I")
 
 
@@ -73,18 +77,34 @@ def _quiet():
     return catcher
 
 
+def _typogrify_texts(typogrify, content, metadata):
+    """Run typogrify on what read_file will, so the memo holds the results."""
+    if content:
+        typogrify(content)
+    for name in ("title", "summary"):
+        if name in metadata:
+            typogrify(metadata[name])
+    return memo.take_new()
+
+
 def _work(readers, paths, handle):  # pragma: no cover - runs in the child
     catcher = _quiet()
+    settings = readers.settings
+    typogrify = None
+    if settings.get("TYPOGRIFY") and memo.active():
+        typogrify = pelican_private.typogrify_as_read_file(settings)
+    memo.take_new()  # what the parent already has
     for path in paths:
         catcher.warned = False
         try:
             stamp = pelican_private.file_stamp(readers, path)
             content, metadata = readers.readers[file_suffix(path)].read(path)
             metadata = pelican_private.cacheable_metadata(metadata)
+            texts = _typogrify_texts(typogrify, content, metadata) if typogrify else {}
             if catcher.warned:
                 continue
             buffer = io.BytesIO()
-            _Pickler(buffer, readers.settings).dump((path, stamp, content, metadata))
+            _Pickler(buffer, settings).dump((path, stamp, content, metadata, texts))
         except Exception:  # noqa: BLE001, S112 - Pelican reads it again and reports it
             continue
         handle.write(_HEAD.pack(buffer.tell()) + buffer.getvalue())
@@ -164,8 +184,9 @@ def read_stale(generator, workers, min_files):
             results.seek(0)
             while head := results.read(_HEAD.size):
                 data = io.BytesIO(results.read(_HEAD.unpack(head)[0]))
-                path, stamp, content, metadata = _Unpickler(data, settings).load()
+                path, stamp, content, metadata, texts = _Unpickler(data, settings).load()
                 metadata = {sys.intern(k): _shared(v, seen) for k, v in metadata.items()}
                 pelican_private.put_cached(readers, path, stamp, content, metadata)
+                memo.remember(texts)
                 done += 1
     log.debug("fastread: workers read %d of %d stale files, Pelican the rest", done, len(stale))

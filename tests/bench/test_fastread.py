@@ -112,6 +112,8 @@ def test_output_identical_cold_and_warm(site):
     cold = build(content, settings, tmp / "cold", tmp / "cache", '["fastread"]', extra=["-D"])
     # Forked workers read every stale file; Pelican found them in its reader cache.
     assert f"fastread: workers read {POSTS} of {POSTS}" in _said(cold)
+    # ...and ran typogrify on them, so Pelican's own calls were all answered by the memo.
+    assert "fastread: typogrify ran on 0 texts in the build process" in _said(cold)
     assert_same_tree(tmp / "plain", tmp / "cold")
     # The memo holds typogrify's output for each post's content, title and summary.
     memo = load_memo(tmp / "cache")
@@ -125,6 +127,24 @@ def test_output_identical_cold_and_warm(site):
     assert_same_tree(tmp / "plain", tmp / "warm")
     # Every text was found in the memo, so it was not written again.
     assert memo_file.stat().st_mtime_ns == written
+
+
+@pytest.mark.parametrize("dashes", ["default", "oldschool", "oldschool_inverted"])
+def test_workers_typogrify_as_pelican_does(site, dashes):
+    content, settings, tmp = site
+    dashes_setting = f'TYPOGRIFY_DASHES="{dashes}"'
+    build(content, settings, tmp / "plain", tmp / "c1", "[]", overrides=[dashes_setting])
+    cold = build(
+        content, settings, tmp / "cold", tmp / "c2", '["fastread"]', extra=["-D"],
+        overrides=[dashes_setting],
+    )  # fmt: skip
+    assert "fastread: typogrify ran on 0 texts in the build process" in _said(cold)
+    assert_same_tree(tmp / "plain", tmp / "cold")
+    without_workers = build(
+        content, settings, tmp / "alone", tmp / "c3", '["fastread"]', extra=["-D"],
+        overrides=[dashes_setting, 'FASTREAD={"workers": 1}'],
+    )  # fmt: skip
+    assert f"fastread: typogrify ran on {3 * POSTS} texts" in _said(without_workers)
 
 
 def test_edit_after_cached_build_matches_clean_build(site):
