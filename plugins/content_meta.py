@@ -10,8 +10,10 @@ as for `endpoint`).
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -33,6 +35,20 @@ class Problem:
 
     field: str
     message: str
+
+
+def one_shot_build() -> bool:
+    """True when this process is a `pelican` command that builds once and exits.
+
+    Only then may a plugin fork helpers for the build: the dev server's warm process
+    keeps what it learns for the next build instead.
+    """
+    program = Path(sys.argv[0])
+    command_line = program.name == "pelican" or (
+        program.name == "__main__.py" and program.parent.name == "pelican"
+    )
+    watching = {"-r", "--autoreload", "-l", "--listen"} & set(sys.argv[1:])
+    return command_line and not watching and hasattr(os, "fork")
 
 
 def text(meta, name) -> str:

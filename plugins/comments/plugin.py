@@ -22,6 +22,7 @@ comments of the whole site go to feeds/comments.atom.xml.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -29,7 +30,13 @@ from zoneinfo import ZoneInfo
 from feedgenerator import Atom1Feed
 from pelican import signals
 
-from plugins.content_meta import merged_setting, now_setting, plain, write_bytes
+from plugins.content_meta import (
+    merged_setting,
+    now_setting,
+    one_shot_build,
+    plain,
+    write_bytes,
+)
 from plugins.forms.plugin import check_settings as forms_settings
 
 from .source import CommentsUnavailable, from_database, from_endpoint
@@ -87,8 +94,6 @@ def _thread(comments: list[dict], zone, date_format: str) -> list[dict]:
     A reply to a reply goes under the top-level comment; a reply whose comment is not
     shown (removed) stands on its own, marked "orphan".
     """
-    from webforms.comment_text import render_comment
-
     top, home_of = [], {}  # home_of: comment id -> the top-level comment it sits under
     for comment in sorted(comments, key=lambda item: item["created"]):
         created = datetime.fromisoformat(comment["created"].replace("Z", "+00:00"))
@@ -96,7 +101,7 @@ def _thread(comments: list[dict], zone, date_format: str) -> list[dict]:
         view = {
             "id": str(comment["id"]),
             "name": comment["name"],
-            "html": render_comment(comment["text"]),
+            "html": comment["html"],
             "created": created,
             "date": local,
             "date_text": local.strftime(date_format),
@@ -115,15 +120,77 @@ def _thread(comments: list[dict], zone, date_format: str) -> list[dict]:
     return top
 
 
-def read_comments(config, settings) -> dict[str, list[dict]]:
-    """{post slug: [approved comment dicts]}; {} when the source cannot be read (warned)."""
+def _read_and_render(config, settings) -> dict[str, list[dict]]:
+    """{post slug: [approved comment dicts, each with its "html"]}; may raise
+    CommentsUnavailable."""
+    from webforms.comment_text import render_comment
+
+    if config["source"] == "database":
+        comments = from_database()
+    elif config["source"] == "https":
+        comments = from_endpoint(forms_settings(settings)["endpoint"])
+    else:
+        comments = []
+    by_post: dict[str, list[dict]] = {}
+    for comment in comments:
+        comment["html"] = render_comment(comment["text"])
+        by_post.setdefault(comment["post"], []).append(comment)
+    return by_post
+
+
+# A one-shot build reads and renders the comments in a forked process from its start,
+# on the core left idle while the content is checked (README, "Performance"):
+# (settings, process, the end of the pipe its answer comes down).
+_early = None
+
+
+def _start_early(config, settings):
+    """Start reading and rendering the comments in a forked process."""
+    global _early
+    context = multiprocessing.get_context("fork")
+    answers, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_early_child, args=(config, settings, sending), daemon=True)
+    process.start()
+    sending.close()
+    _early = (settings, process, answers)
+
+
+def _early_child(config, settings, sending):  # pragma: no cover - runs in the child
     try:
-        if config["source"] == "database":
-            comments = from_database()
-        elif config["source"] == "https":
-            comments = from_endpoint(forms_settings(settings)["endpoint"])
-        else:
-            comments = []
+        answer = ("read", _read_and_render(config, settings))
+    except CommentsUnavailable as error:
+        answer = ("unavailable", str(error))
+    except Exception:  # noqa: BLE001 - the build reads again itself, and reports it
+        answer = ("failed", None)
+    sending.send(answer)
+
+
+def _early_answer(settings):
+    """What the forked process read for this build; None if none was started or it failed."""
+    global _early
+    if _early is None or _early[0] is not settings:
+        return None
+    _, process, answers = _early
+    _early = None
+    try:
+        kind, value = answers.recv()
+    except EOFError:  # it ended without answering
+        return None
+    finally:
+        answers.close()
+        process.join()
+    if kind == "unavailable":
+        raise CommentsUnavailable(value)
+    return value if kind == "read" else None
+
+
+def read_comments(config, settings) -> dict[str, list[dict]]:
+    """{post slug: [approved comment dicts, each with its "html"]}; {} when the source
+    cannot be read (warned)."""
+    try:
+        by_post = _early_answer(settings)
+        if by_post is None:
+            by_post = _read_and_render(config, settings)
     except CommentsUnavailable as error:
         logger.warning(
             "comments: could not read the approved comments (%s); the pages are built "
@@ -131,9 +198,6 @@ def read_comments(config, settings) -> dict[str, list[dict]]:
             error,
         )
         return {}
-    by_post: dict[str, list[dict]] = {}
-    for comment in comments:
-        by_post.setdefault(comment["post"], []).append(comment)
     return by_post
 
 
@@ -196,6 +260,26 @@ def _flat(article):
         yield from comment["replies"]
 
 
+# (article generator, writer) whose comment feeds are written at `finalized`.
+_feeds_to_write: list = []
+
+
+def feeds_now_or_at_the_end(generator, writer):
+    """article_writer_finalized: a `pelican` build writes the comment feeds at the end,
+    while Pagefind writes the search index on the other core (plugins/search); the dev
+    server now, before its incremental writer settles what the build wrote."""
+    if one_shot_build():
+        _feeds_to_write[:] = [(generator, writer)]
+    else:
+        write_feeds(generator, writer)
+
+
+def write_feeds_at_the_end(pelican):
+    """finalized: write the comment feeds kept for the end (feeds_now_or_at_the_end)."""
+    if _feeds_to_write:
+        write_feeds(*_feeds_to_write.pop())
+
+
 def write_feeds(generator, writer):
     """Write each commented post's comment feed and the site's latest comments (if any)."""
     settings = generator.settings
@@ -221,12 +305,16 @@ def write_feeds(generator, writer):
 
 
 def check_at_start(pelican):
-    """Stop the build at start-up, with a clear message, on a bad COMMENTS setting."""
-    check_settings(pelican.settings)
+    """Stop the build at start-up, with a clear message, on a bad COMMENTS setting; a
+    `pelican` build starts reading the comments."""
+    config = check_settings(pelican.settings)
+    if one_shot_build() and config["source"] != "none":
+        _start_early(config, pelican.settings)
 
 
 def register():
     """Connect the plugin's signals."""
     signals.initialized.connect(check_at_start)
     signals.article_generator_finalized.connect(attach_comments)
-    signals.article_writer_finalized.connect(write_feeds)
+    signals.article_writer_finalized.connect(feeds_now_or_at_the_end)
+    signals.finalized.connect(write_feeds_at_the_end)

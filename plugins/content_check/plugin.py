@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pelican import signals
 
-from plugins.content_meta import merged_setting
+from plugins.content_meta import merged_setting, one_shot_build
 
 from . import pelican_log
 from .checker import (
@@ -47,23 +47,13 @@ def check_settings(settings) -> dict:
     return config
 
 
-def _one_shot_build() -> bool:
-    """True when this process is a `pelican` command that builds once and exits."""
-    program = Path(sys.argv[0])
-    command_line = program.name == "pelican" or (
-        program.name == "__main__.py" and program.parent.name == "pelican"
-    )
-    watching = {"-r", "--autoreload", "-l", "--listen"} & set(sys.argv[1:])
-    return command_line and not watching
-
-
 def _stop(report: str):
     """Stop the build. From the `pelican` command: print the report and exit 1 (no
     traceback). Elsewhere (the dev server's warm Pelican, autoreload): raise, so the
     caller shows the report and keeps watching for the fix."""
     # What Pelican logged so far (pelican_log) belongs in the same report.
     report = pelican_log.with_collected(report)
-    if _one_shot_build():
+    if one_shot_build():
         print(report, file=sys.stderr, flush=True)
         raise SystemExit(1)
     raise ContentCheckError(report)
@@ -73,7 +63,7 @@ def before_reading(pelican):
     """Check every content file before any generator reads one (runs on every build)."""
     if not check_settings(pelican.settings)["enabled"]:
         return None
-    if _one_shot_build() and hasattr(os, "fork"):
+    if one_shot_build():
         files, problems, leaving_out = _check_in_child(pelican.settings)
     else:
         # A long-lived process (the dev server) keeps the facts for its next build.

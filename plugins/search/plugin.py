@@ -93,6 +93,8 @@ class Indexing:
     `add()` each page written, then `finish()`; `stop` (an Event) set with `terminate()`
     from another thread abandons the work (_Stopped). Pagefind starts with the first
     page no kept bundle holds as it is, and is given the pages held back until then.
+    `start_writing()` lets Pagefind write the bundle while the build does its last
+    work; a marked page added after it makes `finish()` index every page again.
     """
 
     def __init__(self, output: Path, cache: Path, stop: threading.Event | None = None):
@@ -101,6 +103,8 @@ class Indexing:
         self.service: PagefindService | None = None
         self._candidates = _kept_page_lists(self.cache)
         self._lock = threading.Lock()
+        self._writing: tuple[Path, int] | None = None  # (staging folder, request)
+        self._late = False  # a marked page came after start_writing()
 
     def add(self, path):
         """Index the page Pelican wrote at `path` if it is marked for search."""
@@ -109,6 +113,9 @@ class Indexing:
             return
         name = os.path.relpath(path, self.output).replace(os.sep, "/")
         self.pages[name] = hashlib.sha256(data).hexdigest()[:32]
+        if self._writing is not None:
+            self._late = True
+            return
         with self._pagefind_errors():
             if self.service is not None:
                 self.service.add_html(name, data.decode())
@@ -118,6 +125,15 @@ class Indexing:
             ]
             if not self._candidates:
                 self._start()
+
+    def start_writing(self):
+        """Have Pagefind write the bundle of the pages added so far; finish() collects it."""
+        if self.service is None or self._writing is not None:
+            return
+        self.cache.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=self.cache, prefix="staging-"))
+        with self._pagefind_errors():
+            self._writing = (staging, self.service.start_writing(staging / BUNDLE))
 
     def finish(self) -> int:
         """Put the bundle of the pages added in output/pagefind/; returns how many there were."""
@@ -130,8 +146,11 @@ class Indexing:
                 os.utime(kept)
             else:
                 with self._pagefind_errors():
+                    if self._late:  # the bundle being written misses a page
+                        self.close()
                     if self.service is None:
                         self._start()
+                    self.start_writing()
                     self._store(kept)
                 _prune(self.cache)
             if self.stop is not None and self.stop.is_set():
@@ -145,9 +164,12 @@ class Indexing:
         """End Pagefind if it runs (its index is dropped unless finish() wrote it)."""
         with self._lock:
             service, self.service = self.service, None
+            writing, self._writing, self._late = self._writing, None, False
         if service is not None:
             service.terminate()
             service.close()
+        if writing is not None:
+            shutil.rmtree(writing[0], ignore_errors=True)
 
     def terminate(self):
         """Stop Pagefind at once; safe from another thread."""
@@ -164,10 +186,9 @@ class Indexing:
             self.service.add_html(name, (self.output / name).read_bytes().decode())
 
     def _store(self, kept: Path):
-        self.cache.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=self.cache, prefix="staging-"))
+        staging, request = self._writing
         try:
-            self.service.write_files(staging / BUNDLE)
+            self.service.wait_for_files(request)
             (staging / PAGE_LIST).write_text(json.dumps(self.pages), encoding="utf-8")
             try:
                 staging.rename(kept)  # one step, so a build never reads half a bundle
@@ -270,6 +291,13 @@ def page_written(path, context=None):
         _build["written"].append(path)
 
 
+def write_early(generator, writer):
+    """page_writer_finalized: every page is written (Pelican writes the articles, then the
+    pages), so Pagefind writes the bundle while the build does its last work."""
+    if "indexing" in _build:
+        _build["indexing"].start_writing()
+
+
 def index_output(pelican):
     """finalized: write the bundle of the pages written (or note them, when deferred)."""
     if "written" in _build:
@@ -341,4 +369,5 @@ def register():
     signals.initialized.connect(check_at_start)
     signals.all_generators_finalized.connect(start_build)
     signals.content_written.connect(page_written)
+    signals.page_writer_finalized.connect(write_early)
     signals.finalized.connect(index_output)

@@ -62,9 +62,17 @@ class PagefindService:
 
     def write_files(self, output_path):
         """Write the bundle of every page added into `output_path`, then end Pagefind."""
-        self._call(
+        self.wait_for_files(self.start_writing(output_path))
+
+    def start_writing(self, output_path) -> int:
+        """Ask for the bundle in `output_path` and return at once; see wait_for_files."""
+        return self._send(
             {"type": "WriteFiles", "index_id": self._index_id, "output_path": str(output_path)}
         )
+
+    def wait_for_files(self, request: int):
+        """Wait until the bundle asked for by start_writing is written, then end Pagefind."""
+        self._answer_to(request)
         self.close()
 
     def terminate(self):
@@ -96,7 +104,9 @@ class PagefindService:
 
     def _call(self, payload) -> dict:
         """Send a request and read the answers up to its own; raises on any error in them."""
-        message_id = self._send(payload)
+        return self._answer_to(self._send(payload))
+
+    def _answer_to(self, message_id: int) -> dict:
         while True:
             answer = self._next_answer()
             body = answer["payload"]

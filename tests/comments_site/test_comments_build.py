@@ -148,6 +148,15 @@ def test_an_unreadable_database_warns_once_and_gives_no_comments(tmp_path, monke
     assert len(caplog.records) == 1 and "WITHOUT comments" in caplog.records[0].getMessage()
 
 
+def test_a_build_read_early_warns_once_about_an_unreadable_database(tmp_path):
+    # `pelican` reads the comments in a forked process; its parent says what went wrong.
+    content = write_content(tmp_path / "content")
+    _, result = build(tmp_path, content, f"sqlite:///{tmp_path}", check=False)
+    said = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0  # --fatal warnings
+    assert said.count("WITHOUT comments") == 1, said
+
+
 def test_the_https_source_without_a_token_warns_and_gives_no_comments(monkeypatch, caplog):
     monkeypatch.delenv("COMMENTS_TOKEN", raising=False)
     config = plugin.check_settings({"COMMENTS": {"source": "https", "now": NOW}})

@@ -128,6 +128,29 @@ def test_pagefind_works_on_the_pages_while_the_build_goes_on(search_site, tmp_pa
     assert set(indexed(output)) == set(PUBLISHED)
 
 
+def test_the_bundle_written_early_holds_every_page(search_site, tmp_path):
+    output = tmp_path / "output"
+    shutil.copytree(search_site["output"], output)
+    indexing = added(output, tmp_path / "cache")
+    indexing.start_writing()  # at page_writer_finalized; the build's last work goes on
+    assert indexing.finish() == len(PUBLISHED)
+    assert set(indexed(output)) == set(PUBLISHED)
+    assert [path.name for path in (tmp_path / "cache" / "search").iterdir()] == [
+        plugin.digest(indexing.pages)
+    ]  # the staging folder became the kept bundle
+
+
+def test_a_page_written_after_the_early_write_is_indexed_all_the_same(search_site, tmp_path):
+    output = tmp_path / "output"
+    shutil.copytree(search_site["output"], output)
+    indexing = added(output, tmp_path / "cache", leave_out={"about/index.html"})
+    indexing.start_writing()
+    indexing.add(output / "about" / "index.html")  # a plugin writing a page at the end
+    assert indexing.finish() == len(PUBLISHED)
+    assert set(indexed(output)) == set(PUBLISHED)
+    assert len(list((tmp_path / "cache" / "search").iterdir())) == 1  # no staging left
+
+
 def test_unchanged_pages_reuse_the_kept_bundle_and_pagefind_never_starts(
     search_site, tmp_path, monkeypatch
 ):
