@@ -8,7 +8,12 @@ import sys
 import textwrap
 
 import pytest
+import smartypants
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from plugins.fastread import memo
+from plugins.pelican_private import typogrify_as_read_file
 from tests.helpers import ROOT
 
 POSTS = 12
@@ -190,3 +195,35 @@ def test_unknown_setting_is_named(site):
     )  # fmt: skip
     assert result.returncode != 0
     assert "fastread: unknown FASTREAD key 'wokers'" in result.stdout + result.stderr
+
+
+_PIECES = [
+    '"', "'", "`", "``", "''", "\\", "-", "--", ".", "...", ". . .", " ", "\n", "a", "KU",
+    "&", "&amp;", "&quot;", "&#8220;", "&rsquo;", "<", ">", "<p>", "</p>", "<em>", "</em>",
+    "<code>", "</code>", "<pre>", "</pre>", "<!--", "-->", '<a href="x">', "</a>", "<h2>",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    pieces=st.lists(st.sampled_from(_PIECES), max_size=40),
+    dashes=st.sampled_from(["default", "oldschool", "oldschool_inverted"]),
+)
+def test_skipping_an_idle_smartypants_never_changes_typogrifys_output(pieces, dashes):
+    text = "".join(pieces)
+    options = {"TYPOGRIFY_DASHES": dashes, "TYPOGRIFY_IGNORE_TAGS": []}
+    options["TYPOGRIFY_OMIT_FILTERS"] = []
+    typogrify_as_read_file(options)  # sets smartypants.Attr.default as Pelican does
+    assert memo._typogrify(text, [], {}) == memo._original(text)
+
+
+def test_a_post_as_markdown_writes_it_leaves_smartypants_nothing_to_do():
+    smartypants.Attr.default = smartypants.Attr.set1 | smartypants.Attr.w
+    html = (
+        "<p>It&rsquo;s &ldquo;ours&rdquo; &mdash; the AFL-CIO&hellip; "
+        "Run <code>export --all \"now\"</code>.</p><pre><code>a -- 'b'</code></pre>"
+    )
+    assert memo.smartypants_idle(html)
+    assert not memo.smartypants_idle(html + '<p>A "quoted" word</p>')
+    assert not memo.smartypants_idle("<p>a -- b</p>")
+    assert not memo.smartypants_idle("<p>x</p><!-- a -- b -->")
