@@ -77,6 +77,7 @@ class Figures:
 PIECES = {
     "parallel_reading": ("A_cold", ["-e", 'FASTREAD={"workers": 1}']),
     "typogrify_memo": ("A_warm", ["-e", 'FASTREAD={"typogrify_memo": false}']),
+    "skip_idle_smartypants": ("A_cold", ["-e", 'FASTREAD={"skip_idle_smartypants": false}']),
 }
 
 

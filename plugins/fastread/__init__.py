@@ -9,7 +9,10 @@ Two pieces, each leaving the output byte for byte identical (README, "Performanc
   appears once, as usual.
 * Typogrify memo (memo.py). typogrify's output for each text is kept by a
   hash of the text and typogrify's options, in memory between the dev
-  server's builds and in the cache folder between `make build` runs.
+  server's builds and in the cache folder between `make build` runs. The
+  reading workers fill it, so typogrify runs on every core too.
+* Idle smartypants skipped (memo.py). Where the memo has no answer, typogrify
+  runs without smartypants on a text it would not change.
 
 Once each generator has saved its reader cache, fastread empties it in memory
 (peak memory, README "Performance").
@@ -20,6 +23,7 @@ Setting (all keys optional):
         "workers": 0,        # reading processes; 0 = one per CPU core, 1 = off
         "min_files": 40,     # below this many stale files, Pelican reads alone
         "typogrify_memo": True,
+        "skip_idle_smartypants": True,  # needs the memo
     }
 """
 
@@ -33,7 +37,7 @@ from . import memo, reading
 
 __all__ = ["register"]
 
-DEFAULTS = {"workers": 0, "min_files": 40, "typogrify_memo": True}
+DEFAULTS = {"workers": 0, "min_files": 40, "typogrify_memo": True, "skip_idle_smartypants": True}
 
 
 class FastreadSettingsError(ValueError):
@@ -62,8 +66,9 @@ def check_settings(pelican):
                 + (" >= 0" if expected is int else "")
                 + f", not {value!r}"
             )
-    if options(pelican.settings)["typogrify_memo"] and pelican.settings.get("TYPOGRIFY"):
-        memo.install(pelican.settings)
+    chosen = options(pelican.settings)
+    if chosen["typogrify_memo"] and pelican.settings.get("TYPOGRIFY"):
+        memo.install(pelican.settings, skip_idle_smartypants=chosen["skip_idle_smartypants"])
 
 
 def on_generator_init(generator):

@@ -47,7 +47,8 @@ def smartypants_idle(text) -> bool:
 
 
 def _typogrify(text, ignore_tags, filters):
-    if filters.get("smartypants", True) and smartypants_idle(str(text)):
+    skip = _memo.skip_idle_smartypants and filters.get("smartypants", True)
+    if skip and smartypants_idle(str(text)):
         filters = {**filters, "smartypants": False}
     return _original(text, ignore_tags, **filters)
 
@@ -59,6 +60,7 @@ class _Memo:
         self.path = None
         self.save = False
         self.ran = 0  # texts typogrify itself ran on in this process, this build
+        self.skip_idle_smartypants = True
 
     def load(self, settings):
         self.path = os.path.join(settings["CACHE_PATH"], FILE_NAME)
@@ -120,13 +122,14 @@ def remember(results):
     _memo.current.update(results)
 
 
-def install(settings):
+def install(settings, skip_idle_smartypants=True):
     """Answer Pelican's typogrify calls from the memo (signal `initialized`).
 
     Relies on: Readers.read_file imports typogrify.filters.typogrify at each call,
     so replacing the module attribute reaches it (checked by the private-API test).
     """
     _memo.load(settings)
+    _memo.skip_idle_smartypants = skip_idle_smartypants
     typogrify.filters.typogrify = memoized_typogrify
 
 
