@@ -215,6 +215,12 @@ def bench_scale(figures, work, small, large, small_medians):
     figures.add(
         f"peak_memory_{large}_ratio_A_over_B_pss", a["peak_pss_bytes"] / b["peak_pss_bytes"]
     )
+    # The same without Pagefind's process (search), whose index dominates A's peak.
+    without = a["peak_pss_without_apart_bytes"]
+    figures.add(f"peak_memory_{large}_A_pss_without_pagefind_mb", without / mb)
+    figures.add(
+        f"peak_memory_{large}_ratio_A_without_pagefind_over_B_pss", without / b["peak_pss_bytes"]
+    )
     # When A's peak fell (0: start, 1: end of the build) and how many processes it
     # summed: whether forked readers were part of it or the main process alone.
     figures.add(f"peak_memory_{large}_A_pss_at_share_of_build", a["peak_pss_share"])

@@ -29,6 +29,8 @@ EXPECTED = [
     "peak_memory_200_A_pss_mb",
     "peak_memory_200_B_pss_mb",
     "peak_memory_200_ratio_A_over_B_pss",
+    "peak_memory_200_A_pss_without_pagefind_mb",
+    "peak_memory_200_ratio_A_without_pagefind_over_B_pss",
     "peak_memory_200_ratio_A_over_B_rss_sum",
     "page_bytes_index",
     "page_bytes_article",
@@ -69,6 +71,9 @@ def test_bench_quick_writes_every_figure(tmp_path):
     # Build A shows every comment stored on the generated posts.
     assert figures["build_40_A_comments_shown"] == figures["site_40_comments"] == 400
     assert figures["build_200_A_comments_shown"] == figures["site_200_comments"] == 2000
+    # The peak without Pagefind's process is part of the whole tree's peak.
+    without = figures["peak_memory_200_A_pss_without_pagefind_mb"]
+    assert 0 < without <= figures["peak_memory_200_A_pss_mb"]
     for template in ("index", "article", "page"):
         assert figures[f"page_bytes_{template}"] > 1000
     for database in ("sqlite", "postgres"):
