@@ -100,3 +100,22 @@ def test_what_the_frames_and_typogrify_swap_rely_on():
     assert "from typogrify.filters import typogrify" in source, (
         "Readers.read_file no longer imports typogrify.filters.typogrify at each call"
     )
+
+
+@pytest.mark.parametrize("dashes", ["default", "oldschool", "oldschool_inverted"])
+def test_typogrify_as_read_file_gives_what_read_file_gives(tmp_path, dashes):
+    source = tmp_path / "post.md"
+    source.write_text(
+        'Title: "Quoted" -- a title...\nSummary: A "summary" -- here\n\n'
+        'Some "text" -- and --- more... from the AFL-CIO\n',
+        encoding="utf-8",
+    )
+    settings = {**_settings(tmp_path), "TYPOGRIFY": True, "TYPOGRIFY_DASHES": dashes}
+    readers = Readers(settings)
+    read = readers.read_file(str(tmp_path), "post.md")
+    raw_content, raw_metadata = readers.readers["md"].read(str(source))
+    typogrify = pelican_private.typogrify_as_read_file(settings)
+    assert (typogrify(raw_content), typogrify(raw_metadata["title"])) == (
+        read._content,
+        read.metadata["title"],
+    ), "Readers.read_file no longer applies typogrify as typogrify_as_read_file does"
