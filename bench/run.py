@@ -78,6 +78,12 @@ PIECES = {
     "parallel_reading": ("A_cold", ["-e", 'FASTREAD={"workers": 1}']),
     "typogrify_memo": ("A_warm", ["-e", 'FASTREAD={"typogrify_memo": false}']),
     "skip_idle_smartypants": ("A_cold", ["-e", 'FASTREAD={"skip_idle_smartypants": false}']),
+    # Pelican's -e replaces a dict setting whole: these repeat pelicanconf.py's other keys.
+    "comments_read_early": (
+        "A_cold",
+        ["-e", 'COMMENTS={"close_after_days": 90, "source": "database", "read_early": false}'],
+    ),
+    "search_written_early": ("A_cold", ["-e", 'SEARCH={"enabled": true, "write_early": false}']),
 }
 
 

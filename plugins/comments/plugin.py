@@ -9,6 +9,8 @@ Setting (every key optional)::
                                  # the form's note says what readers can expect)
         "source": "database",    # "https" (the endpoint, with COMMENTS_TOKEN) or "none"
         "now": None,             # None: SITE_NOW, then the build time
+        "read_early": True,      # a `pelican` build reads and renders them in a forked
+                                 # process from its start (False: when the posts are read)
     }
 
 A post's `Comments: open | closed | none` field (default open; trainings and intern
@@ -43,7 +45,13 @@ from .source import CommentsUnavailable, from_database, from_endpoint
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"close_after_days": 90, "moderation": "all", "source": "database", "now": None}
+DEFAULTS = {
+    "close_after_days": 90,
+    "moderation": "all",
+    "source": "database",
+    "now": None,
+    "read_early": True,
+}
 STATES = ("open", "closed", "none")
 POST_FEED = "feeds/comments/{slug}.atom.xml"
 SITE_FEED = "feeds/comments.atom.xml"
@@ -69,6 +77,10 @@ def check_settings(settings) -> dict:
                 f"comments: COMMENTS[{key!r}] must be one of {', '.join(allowed)}, "
                 f"not {config[key]!r}"
             )
+    if not isinstance(config["read_early"], bool):
+        raise CommentsSettingsError(
+            f"comments: COMMENTS['read_early'] must be True or False, not {config['read_early']!r}"
+        )
     config["now"] = now_setting(settings, "COMMENTS", "comments", CommentsSettingsError)
     return config
 
@@ -308,7 +320,7 @@ def check_at_start(pelican):
     """Stop the build at start-up, with a clear message, on a bad COMMENTS setting; a
     `pelican` build starts reading the comments."""
     config = check_settings(pelican.settings)
-    if one_shot_build() and config["source"] != "none":
+    if config["read_early"] and one_shot_build() and config["source"] != "none":
         _start_early(config, pelican.settings)
 
 

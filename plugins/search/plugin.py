@@ -12,14 +12,17 @@ Setting (all keys optional)::
         "enabled": True,  # False: no index is written
         "defer": False,   # True: a build only notes what it wrote, and index_deferred()
                           # indexes it in the background (the dev server, after the reload)
+        "write_early": True,  # False: Pagefind writes the bundle at the very end
     }
 
 Each marked page Pelican writes (`content_written`) is sent at once to a Pagefind
 process in service mode (service.py, the pinned `pagefind_bin` binary; nothing is
-downloaded), which parses it on the other core while Pelican renders the rest; at the
-end of the build (`finalized`) Pagefind writes the bundle. It still holds every page
-until then: its memory peaks while it builds the index from them, as when it read the
-whole output at once.
+downloaded), which parses it on the other core while Pelican renders the rest. Once
+Pelican has written its articles and pages (`page_writer_finalized`), Pagefind writes
+the bundle while the build does its last work (feeds, the sitemap); `finalized` waits
+for it. A marked page written after that makes the build index every page again, so
+none is ever missing. Pagefind holds every page until it writes: its memory peaks
+while it builds the index from them, as when it read the whole output at once.
 
 Bundles are kept in CACHE_PATH/search/, each named by a digest of its pages and with the
 list of them, so a build whose marked pages did not change reuses one: Pagefind starts
@@ -50,7 +53,7 @@ from .service import PagefindError, PagefindService
 
 logger = logging.getLogger(__name__)
 
-DEFAULTS = {"enabled": True, "defer": False}
+DEFAULTS = {"enabled": True, "defer": False, "write_early": True}
 BUNDLE = "pagefind"
 MARKER = b"data-pagefind-body"
 # Beside each kept bundle: {path of a page in the output: hash of the page}.
@@ -294,7 +297,7 @@ def page_written(path, context=None):
 def write_early(generator, writer):
     """page_writer_finalized: every page is written (Pelican writes the articles, then the
     pages), so Pagefind writes the bundle while the build does its last work."""
-    if "indexing" in _build:
+    if "indexing" in _build and check_settings(generator.settings)["write_early"]:
         _build["indexing"].start_writing()
 
 

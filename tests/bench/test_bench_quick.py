@@ -20,6 +20,8 @@ EXPECTED = [
     "piece_parallel_reading_40_gain",
     "piece_typogrify_memo_40_gain",
     "piece_skip_idle_smartypants_40_gain",
+    "piece_comments_read_early_40_gain",
+    "piece_search_written_early_40_gain",
     "build_40_ratio_A_cold_over_B",
     "build_40_ratio_A_warm_over_B",
     "build_200_A_cold_s",

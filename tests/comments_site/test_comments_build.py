@@ -171,6 +171,7 @@ def test_the_https_source_without_a_token_warns_and_gives_no_comments(monkeypatc
         ({"moderation": "some"}, "COMMENTS['moderation'] must be one of all, first"),
         ({"close_after_days": 0}, "COMMENTS['close_after_days'] must be a whole number"),
         ({"sources": "database"}, "unknown COMMENTS key(s) sources"),
+        ({"read_early": "yes"}, "COMMENTS['read_early'] must be True or False"),
     ],
 )
 def test_a_wrong_setting_stops_the_build_with_what_to_fix(tmp_path, comments, message):
