@@ -65,7 +65,7 @@ def typogrify_as_read_file(settings):
     Relies on: read_file sets smartypants.Attr.default from TYPOGRIFY_DASHES (plus
     Attr.w), then calls typogrify.filters.typogrify(text, TYPOGRIFY_IGNORE_TAGS,
     one False keyword per TYPOGRIFY_OMIT_FILTERS) on the content, the title and
-    the summary. tests/bench/test_fastread.py checks the two agree on every
+    the summary. tests/plugins/test_pelican_private.py compares the two on every
     TYPOGRIFY_DASHES value.
     """
     import smartypants  # noqa: PLC0415 - only builds with TYPOGRIFY import them

@@ -1,6 +1,6 @@
 """fastread: read stale content on every core, and run typogrify once per text.
 
-Two pieces, each leaving the output byte for byte identical (README, "Performance"):
+Three pieces, each leaving the output byte for byte identical (README, "Performance"):
 
 * Parallel reading (reading.py). When a generator starts with at least
   `min_files` Markdown files missing from the reader cache or changed, forked
