@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import pickle
+import tempfile
 from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -151,30 +153,32 @@ def _read_and_render(config, settings) -> dict[str, list[dict]]:
 
 
 # A one-shot build reads and renders the comments in a forked process from its start,
-# on the core left idle while the content is checked (README, "Performance"):
-# (settings, process, the end of the pipe its answer comes down).
+# on the core left idle while the content is checked (README, "Performance"). The
+# process leaves its answer in a temporary file and ends, so its memory is freed while
+# the posts are read: (settings, process, file).
 _early = None
 
 
 def _start_early(config, settings):
     """Start reading and rendering the comments in a forked process."""
     global _early
-    context = multiprocessing.get_context("fork")
-    answers, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_early_child, args=(config, settings, sending), daemon=True)
+    answer = tempfile.TemporaryFile(prefix="comments-")
+    process = multiprocessing.get_context("fork").Process(
+        target=_early_child, args=(config, settings, answer), daemon=True
+    )
     process.start()
-    sending.close()
-    _early = (settings, process, answers)
+    _early = (settings, process, answer)
 
 
-def _early_child(config, settings, sending):  # pragma: no cover - runs in the child
+def _early_child(config, settings, answer):  # pragma: no cover - runs in the child
     try:
-        answer = ("read", _read_and_render(config, settings))
+        result = ("read", _read_and_render(config, settings))
     except CommentsUnavailable as error:
-        answer = ("unavailable", str(error))
+        result = ("unavailable", str(error))
     except Exception:  # noqa: BLE001 - the build reads again itself, and reports it
-        answer = ("failed", None)
-    sending.send(answer)
+        result = ("failed", None)
+    pickle.dump(result, answer, pickle.HIGHEST_PROTOCOL)
+    answer.flush()
 
 
 def _early_answer(settings):
@@ -182,15 +186,14 @@ def _early_answer(settings):
     global _early
     if _early is None or _early[0] is not settings:
         return None
-    _, process, answers = _early
+    _, process, answer = _early
     _early = None
-    try:
-        kind, value = answers.recv()
-    except EOFError:  # it ended without answering
-        return None
-    finally:
-        answers.close()
+    with answer:
         process.join()
+        if process.exitcode != 0:
+            return None
+        answer.seek(0)
+        kind, value = pickle.load(answer)
     if kind == "unavailable":
         raise CommentsUnavailable(value)
     return value if kind == "read" else None
