@@ -27,6 +27,29 @@ def test_the_duplicate_check_uses_its_index(sqlite_url):
     assert "submissions_duplicate" in _plan(sqlite_url, _INSERT_UNLESS_DUPLICATE, row + key)
 
 
+def test_no_other_index_leads_with_a_column_the_duplicate_check_names(sqlite_url):
+    # PostgreSQL chose such an index for the check while its statistics were young
+    # and read every submission of the form (migration 0012). A partial index only
+    # serves queries that name its condition, which the check never does.
+    storage = open_storage(sqlite_url)
+    storage.migrate()
+    storage.close()
+    named = {"email", "form_id", "content_hash", "submitted_at"}
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as connection:
+        indexes = connection.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'submissions'"
+            " AND sql IS NOT NULL AND sql NOT LIKE '% WHERE %'"
+        ).fetchall()
+        leading = {
+            name: connection.execute(f"PRAGMA index_info({name})").fetchone()[2]
+            for name, _sql in indexes
+        }
+    assert "submissions_status" in leading
+    assert {name for name, column in leading.items() if column in named} == {
+        "submissions_duplicate"
+    }
+
+
 def test_forget_uses_an_index(sqlite_url):
     # The e-mail-only index went in migration 0003; the duplicate index leads with it.
     plan = _plan(sqlite_url, "DELETE FROM submissions WHERE email = ?", ("a@example.org",))
