@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import pickle
 import tempfile
 from datetime import datetime, timedelta
@@ -323,7 +324,8 @@ def check_at_start(pelican):
     """Stop the build at start-up, with a clear message, on a bad COMMENTS setting; a
     `pelican` build starts reading the comments."""
     config = check_settings(pelican.settings)
-    if config["read_early"] and one_shot_build() and config["source"] != "none":
+    early = config["read_early"] and config["source"] != "none" and hasattr(os, "fork")
+    if early and one_shot_build():
         _start_early(config, pelican.settings)
 
 

@@ -63,7 +63,7 @@ def before_reading(pelican):
     """Check every content file before any generator reads one (runs on every build)."""
     if not check_settings(pelican.settings)["enabled"]:
         return None
-    if one_shot_build():
+    if one_shot_build() and hasattr(os, "fork"):
         files, problems, leaving_out = _check_in_child(pelican.settings)
     else:
         # A long-lived process (the dev server) keeps the facts for its next build.
