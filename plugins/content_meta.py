@@ -38,17 +38,20 @@ class Problem:
 
 
 def one_shot_build() -> bool:
-    """True when this process is a `pelican` command that builds once and exits.
-
-    Only then may a plugin fork helpers for the build (where the system can fork):
-    the dev server's warm process keeps what it learns for the next build instead.
-    """
+    """True when this process is a `pelican` command that builds once and exits."""
     program = Path(sys.argv[0])
     command_line = program.name == "pelican" or (
         program.name == "__main__.py" and program.parent.name == "pelican"
     )
     watching = {"-r", "--autoreload", "-l", "--listen"} & set(sys.argv[1:])
     return command_line and not watching
+
+
+def may_fork_helpers() -> bool:
+    """Whether a plugin may fork helper processes for this build: a one-shot `pelican`
+    build where the system can fork (the dev server's warm process keeps what it
+    learns for the next build instead)."""
+    return one_shot_build() and hasattr(os, "fork")
 
 
 def text(meta, name) -> str:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import pickle
 import tempfile
 from datetime import datetime, timedelta
@@ -36,6 +35,7 @@ from feedgenerator import Atom1Feed
 from pelican import signals
 
 from plugins.content_meta import (
+    may_fork_helpers,
     merged_setting,
     now_setting,
     one_shot_build,
@@ -324,8 +324,7 @@ def check_at_start(pelican):
     """Stop the build at start-up, with a clear message, on a bad COMMENTS setting; a
     `pelican` build starts reading the comments."""
     config = check_settings(pelican.settings)
-    early = config["read_early"] and config["source"] != "none" and hasattr(os, "fork")
-    if early and one_shot_build():
+    if config["read_early"] and config["source"] != "none" and may_fork_helpers():
         _start_early(config, pelican.settings)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pelican import signals
 
-from plugins.content_meta import merged_setting, one_shot_build
+from plugins.content_meta import may_fork_helpers, merged_setting, one_shot_build
 
 from . import pelican_log
 from .checker import (
@@ -63,7 +63,7 @@ def before_reading(pelican):
     """Check every content file before any generator reads one (runs on every build)."""
     if not check_settings(pelican.settings)["enabled"]:
         return None
-    if one_shot_build() and hasattr(os, "fork"):
+    if may_fork_helpers():
         files, problems, leaving_out = _check_in_child(pelican.settings)
     else:
         # A long-lived process (the dev server) keeps the facts for its next build.
