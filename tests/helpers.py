@@ -5,6 +5,7 @@ import functools
 import http.server
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -92,12 +93,51 @@ def run_pelican(content, output, settings=ROOT / "pelicanconf.py", extra=(), che
         "LOAD_CONTENT_CACHE=false",
         *extra,
     ]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    result = run_bounded(cmd, cwd=ROOT)
     if check and result.returncode != 0:
         raise AssertionError(
             f"pelican failed ({result.returncode}):\n{result.stdout}\n{result.stderr}"
         )
     return result
+
+
+def run_bounded(command, timeout=300, env=None, **options):
+    """subprocess.run(command, capture_output=True, text=True), in a process group of its own.
+
+    A command still running after `timeout` seconds fails the test with its output,
+    including the stack of every Python process in its group (faulthandler dumps them
+    on SIGABRT), and leaves none of them running: a hung build fails with the place it
+    hung instead of holding up the whole run.
+    """
+    import pytest
+
+    env = {**(os.environ if env is None else env), "PYTHONFAULTHANDLER": "1"}
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+        **options,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGABRT)
+            try:
+                stdout, stderr = process.communicate(timeout=15)
+            except subprocess.TimeoutExpired:
+                stdout = stderr = "(no output: the group did not end on SIGABRT)"
+            pytest.fail(
+                f"{' '.join(map(str, command))} still ran after {timeout} s; its output, "
+                f"with each process's stack:\n{stdout}\n{stderr}"
+            )
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -201,7 +241,6 @@ def dev_server(base, env=None, timeout=90):
     `env` added to the environment, until the block ends (then the whole process group
     is killed). Yields {"process", "url", "endpoint", "log"}; fails the test with the log
     when the site is not served within `timeout` seconds."""
-    import signal
     import time
     import urllib.error
     import urllib.request
@@ -240,6 +279,8 @@ def dev_server(base, env=None, timeout=90):
                 "log": log_path,
             }
         finally:
-            if process.poll() is None:
+            # The whole group, even when `invoke serve` itself has ended: its endpoint
+            # and build worker would live on otherwise.
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+            process.wait()

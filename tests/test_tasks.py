@@ -10,7 +10,7 @@ import pytest
 from invoke import Context
 
 import tasks
-from tests.helpers import ROOT, run_pelican
+from tests.helpers import ROOT, run_bounded, run_pelican
 
 
 def test_new_post_writes_a_draft_with_every_field_explained_that_builds(tmp_path):
@@ -45,12 +45,8 @@ def test_new_post_never_overwrites(tmp_path):
 
 def _publish(*args, **env):
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PUBLISH_")}
-    return subprocess.run(
-        [sys.executable, "-m", "invoke", "publish", *args],
-        cwd=ROOT,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
+    return run_bounded(
+        [sys.executable, "-m", "invoke", "publish", *args], cwd=ROOT, env={**clean, **env}
     )
 
 

@@ -24,9 +24,11 @@ comments of the whole site go to feeds/comments.atom.xml.
 from __future__ import annotations
 
 import logging
-import multiprocessing
+import os
 import pickle
+import signal
 import tempfile
+import time
 from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -156,30 +158,58 @@ def _read_and_render(config, settings) -> dict[str, list[dict]]:
 # A one-shot build reads and renders the comments in a forked process from its start,
 # on the core left idle while the content is checked (README, "Performance"). The
 # process leaves its answer in a temporary file and ends, so its memory is freed while
-# the posts are read: (settings, process, file).
+# the posts are read: (settings, process id, file).
 _early = None
+# How long the build waits for that process once it needs the comments; past this it
+# stops it and reads them itself, so a stuck helper never holds up a build.
+EARLY_WAIT_SECONDS = 60
 
 
 def _start_early(config, settings):
     """Start reading and rendering the comments in a forked process."""
     global _early
     answer = tempfile.TemporaryFile(prefix="comments-")
-    process = multiprocessing.get_context("fork").Process(
-        target=_early_child, args=(config, settings, answer), daemon=True
-    )
-    process.start()
-    _early = (settings, process, answer)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        _early_child(config, settings, answer)
+    _early = (settings, pid, answer)
 
 
 def _early_child(config, settings, answer):  # pragma: no cover - runs in the child
+    # It ends with os._exit, as fastread's workers do: no logging, no flushing of
+    # streams and no exit handlers, which could wait on locks the parent's threads
+    # (Pelican's progress display among them) held when it forked.
+    status = 1
     try:
-        result = ("read", _read_and_render(config, settings))
-    except CommentsUnavailable as error:
-        result = ("unavailable", str(error))
-    except Exception:  # noqa: BLE001 - the build reads again itself, and reports it
-        result = ("failed", None)
-    pickle.dump(result, answer, pickle.HIGHEST_PROTOCOL)
-    answer.flush()
+        try:
+            result = ("read", _read_and_render(config, settings))
+        except CommentsUnavailable as error:
+            result = ("unavailable", str(error))
+        except Exception:  # noqa: BLE001 - the build reads again itself, and reports it
+            result = ("failed", None)
+        pickle.dump(result, answer, pickle.HIGHEST_PROTOCOL)
+        answer.flush()
+        status = 0
+    finally:
+        os._exit(status)
+
+
+def _exited(pid, seconds) -> bool:
+    """Whether process `pid` ended well within `seconds` (it is reaped either way)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            logger.warning(
+                "comments: the early reading took over %d s; reading the comments now",
+                seconds,
+            )
+            return False
+        time.sleep(0.01)
 
 
 def _early_answer(settings):
@@ -187,11 +217,10 @@ def _early_answer(settings):
     global _early
     if _early is None or _early[0] is not settings:
         return None
-    _, process, answer = _early
+    _, pid, answer = _early
     _early = None
     with answer:
-        process.join()
-        if process.exitcode != 0:
+        if not _exited(pid, EARLY_WAIT_SECONDS):
             return None
         answer.seek(0)
         kind, value = pickle.load(answer)

@@ -2,10 +2,9 @@
 
 import json
 import math
-import subprocess
 import sys
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_bounded
 
 EXPECTED = [
     "site_40_comments",
@@ -54,7 +53,7 @@ LOAD = [
 def test_bench_quick_writes_every_figure(tmp_path):
     output = tmp_path / "bench.json"
     invoke = [sys.executable, "-m", "invoke", "bench", "--quick", "--output", str(output)]
-    result = subprocess.run(invoke, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run_bounded(invoke, timeout=400, cwd=ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
     report = json.loads(output.read_text(encoding="utf-8"))

@@ -4,8 +4,10 @@ import gzip
 import http.server
 import json
 import logging
+import os
 import re
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -155,6 +157,31 @@ def test_a_build_read_early_warns_once_about_an_unreadable_database(tmp_path):
     said = " ".join((result.stdout + result.stderr).split())
     assert result.returncode != 0  # --fatal warnings
     assert said.count("WITHOUT comments") == 1, said
+
+
+def test_a_stuck_early_reading_is_stopped_and_the_build_reads_the_comments_itself(
+    monkeypatch, caplog
+):
+    build_process = os.getpid()
+
+    def read_and_render(config, settings):
+        if os.getpid() != build_process:  # the forked reader never finishes
+            time.sleep(600)
+        return {"open-post": [{"id": "c1"}]}
+
+    monkeypatch.setattr(plugin, "_read_and_render", read_and_render)
+    monkeypatch.setattr(plugin, "EARLY_WAIT_SECONDS", 0.5)
+    config = plugin.check_settings({"COMMENTS": {"now": NOW}, "TIMEZONE": "UTC"})
+    settings = {"COMMENTS": {"now": NOW}}
+    plugin._start_early(config, settings)
+    pid = plugin._early[1]
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        assert plugin.read_comments(config, settings) == {"open-post": [{"id": "c1"}]}
+    assert time.monotonic() - started < 30
+    assert "the early reading took over" in caplog.text
+    with pytest.raises(ChildProcessError):  # stopped and reaped, nothing left behind
+        os.waitpid(pid, os.WNOHANG)
 
 
 def test_the_https_source_without_a_token_warns_and_gives_no_comments(monkeypatch, caplog):

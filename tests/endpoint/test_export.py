@@ -4,13 +4,12 @@ import csv
 import io
 import json
 import os
-import subprocess
 import sys
 
 import pytest
 
 from endpoint.export import neutralise, osdi_signup, parse_since
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_bounded
 from webforms.definitions import load_forms
 
 from .conftest import SITE, FakeClock, valid
@@ -24,7 +23,7 @@ def run(database_url, *args, tool="python"):
     """Run a task the way an organizer does; returns the CompletedProcess."""
     command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from endpoint.export import neutralise, osdi_signup
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_bounded
 from webforms.definitions import load_forms
 
 from .conftest import FakeClock, valid
@@ -37,7 +37,7 @@ HOSTILE = [
 def run(database_url, *args, tool="python"):
     command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
 
 
 def cells(text, delimiter):

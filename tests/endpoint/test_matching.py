@@ -7,14 +7,13 @@ organizer runs them (`python -m endpoint ...`), on SQLite and on PostgreSQL.
 import csv
 import io
 import os
-import subprocess
 import sys
 from datetime import date
 
 import pytest
 
 from endpoint.matching import ANY_REGION, ANYWHERE, ELSEWHERE, SAME_PLACE, key_date, region_fit
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_bounded
 
 from .conftest import FakeClock, valid
 
@@ -26,7 +25,7 @@ def run(database_url, *args, tool="python"):
     """Run a command the way an organizer does; returns the CompletedProcess."""
     command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
 
 
 def match_rows(database_url, today=TODAY):

@@ -5,14 +5,13 @@ import csv
 import io
 import os
 import stat
-import subprocess
 import sys
 
 import pytest
 
 from endpoint.storage import base, open_storage
 from endpoint.validation import clean_text
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_bounded
 
 from .conftest import SITE, valid
 
@@ -22,7 +21,7 @@ INVOKE = os.path.join(os.path.dirname(sys.executable), "invoke")
 def run(database_url, *args, tool="python"):
     command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
     env = {**os.environ, "DATABASE_URL": database_url}
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
 
 
 def mode(path):
