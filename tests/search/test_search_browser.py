@@ -107,6 +107,40 @@ def test_a_word_from_a_post_finds_it_with_kind_date_and_excerpt(contexts, site):
         assert page.url.endswith("/search/?q=quilting")
 
 
+def test_words_typed_while_the_index_loads_are_searched_once_it_is_ready(contexts, site):
+    held = []
+    page = contexts["light"].new_page()
+    try:
+        page.route("**/pagefind/pagefind.js", lambda route: held.append(route))  # answered below
+        page.goto(f"{site}/search/", wait_until="load")
+        page.evaluate("window.sameDocument = true")
+        page.fill("#search-query", "quilting")
+        page.press("#search-query", "Enter")
+        page.wait_for_timeout(300)
+        assert page.evaluate("window.sameDocument")  # the script kept it: no reload
+        assert page.locator("[data-search-status]").inner_text() == ""
+        held[0].continue_()
+        status = page.locator("[data-search-status]")
+        status.filter(has_text="1 result").wait_for()
+        assert status.inner_text() == "1 result for “quilting”."
+    finally:
+        page.close()
+
+
+def test_an_index_that_cannot_load_is_said_and_the_lists_offered(contexts, site):
+    page = contexts["light"].new_page()
+    try:
+        page.route("**/pagefind/pagefind.js", lambda route: route.abort())
+        page.goto(f"{site}/search/", wait_until="load")
+        page.fill("#search-query", "quilting")
+        page.press("#search-query", "Enter")
+        status = page.locator("[data-search-status]")
+        status.filter(has_text="could not be loaded").wait_for()
+        assert page.locator("[data-search-fallback]").is_visible()
+    finally:
+        page.close()
+
+
 def test_a_filter_narrows_the_results(contexts, site):
     with opened(contexts["dark"], f"{site}/search/?q=carpool") as page:
         page.locator("[data-search-status]").filter(has_text="2 results").wait_for()

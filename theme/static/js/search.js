@@ -48,7 +48,7 @@ function summary(count, term, kind) {
   return `${found} for “${term}”${kind ? ` among ${KINDS[kind] || kind}` : ""}.`;
 }
 
-async function start(form) {
+function start(form) {
   const status = document.querySelector("[data-search-status]");
   const list = document.querySelector("[data-search-results]");
   const more = document.querySelector("[data-search-more]");
@@ -57,16 +57,18 @@ async function start(form) {
   fallback.hidden = true;
   form.hidden = false;
 
-  let pagefind;
-  try {
-    pagefind = await import(new URL(form.dataset.bundle, document.baseURI).href);
+  // The index loads while the reader types: the listeners below are there at once,
+  // and a search asked for meanwhile runs when the index is ready.
+  const ready = (async () => {
+    const pagefind = await import(new URL(form.dataset.bundle, document.baseURI).href);
     await pagefind.options({ excerptLength: 24 });
     await pagefind.init();
-  } catch {
+    return pagefind;
+  })().catch(() => {
     status.textContent = "Sorry, the search index could not be loaded.";
     fallback.hidden = false;
-    return;
-  }
+    return null;
+  });
 
   let latest = 0; // only the newest search may change the page
   let waiting = []; // results not shown yet
@@ -93,6 +95,8 @@ async function start(form) {
       status.textContent = "";
       return;
     }
+    const pagefind = await ready;
+    if (!pagefind || ticket !== latest) return;
     const search = await pagefind.search(term, kind.value ? { filters: { kind: kind.value } } : {});
     if (ticket !== latest) return;
     const count = search.results.length;
