@@ -140,9 +140,12 @@ def _add_piece_gains(figures, posts, medians):
         figures.add(f"piece_{piece}_{posts}_gain", (without - medians[figure]) / without)
 
 
-def _alternate(runs, rounds):
-    """Warm up every run once, then alternate them `rounds` times: (wall, cpu) lists."""
-    for run in runs.values():
+def _alternate(runs, rounds, warm_up=True):
+    """Warm up every run once, then alternate them `rounds` times: (wall, cpu) lists.
+
+    The quick run skips the warm-up: it checks that every part runs, not how fast.
+    """
+    for run in runs.values() if warm_up else ():
         run()  # imports, page cache, the pyc files; the warm runs' caches
     times = {name: [] for name in runs}
     cpu = {name: [] for name in runs}
@@ -154,7 +157,7 @@ def _alternate(runs, rounds):
     return times, cpu
 
 
-def bench_builds(figures, work, posts, rounds):
+def bench_builds(figures, work, posts, rounds, warm_up=True):
     """A cold, A warm, B, and A with each piece of speed machinery off, alternated."""
     content, database, counts = _site(figures, work, posts)
     figures.add(f"site_{posts}_posts", counts["posts"])
@@ -162,7 +165,7 @@ def bench_builds(figures, work, posts, rounds):
     figures.add(f"site_{posts}_intern_calls", counts["intern_calls"])
     runs, out_a = _piece_runs(content, work, database)
     runs["B"] = lambda: builds.build_b(content, work / "out-b")
-    times, cpu = _alternate(runs, rounds)
+    times, cpu = _alternate(runs, rounds, warm_up)
     figures.runs[f"build_{posts}_wall_s"] = times
     figures.runs[f"build_{posts}_cpu_s"] = cpu
     # The last run left A's output where the page weights can read it.
@@ -329,7 +332,7 @@ def main(argv=None):
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bench-") as folder:
         work = Path(folder)
-        content, output_a, medians = bench_builds(figures, work, posts, rounds)
+        content, output_a, medians = bench_builds(figures, work, posts, rounds, not quick)
         if not quick and posts != PIECES_ALSO_AT:
             bench_pieces(figures, work, PIECES_ALSO_AT, rounds)
         bench_pages(figures, output_a)
