@@ -82,12 +82,16 @@ def before_reading(pelican):
 
 # The settings of the check running in a forked child (inherited, never pickled).
 _child_settings = None
+# How long a build waits for the check in its forked child; past this it checks the
+# content itself, so a stuck helper never holds up a build.
+CHILD_WAIT_SECONDS = 120
 
 
-def _find_and_check():
-    files = find_content_files(_child_settings)
-    problems = check_content(_child_settings)
-    leaving_out = [] if problems else left_out(_child_settings, files)
+def _find_and_check(settings=None):
+    settings = settings or _child_settings
+    files = find_content_files(settings)
+    problems = check_content(settings)
+    leaving_out = [] if problems else left_out(settings, files)
     return [(str(path), kind) for path, kind in files], problems, leaving_out
 
 
@@ -104,9 +108,17 @@ def _check_in_child(settings):
     _child_settings = settings
     try:
         with multiprocessing.get_context("fork").Pool(1) as pool:
-            return pool.apply(_find_and_check)
+            try:
+                return pool.apply_async(_find_and_check).get(CHILD_WAIT_SECONDS)
+            except multiprocessing.TimeoutError:
+                logger.warning(
+                    "content_check: the check in a helper process took over %d s; "
+                    "checking here",
+                    CHILD_WAIT_SECONDS,
+                )
     finally:
         _child_settings = None
+    return _find_and_check(settings)
 
 
 def _source_paths(generators) -> list[str]:

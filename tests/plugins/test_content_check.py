@@ -386,6 +386,38 @@ def test_a_site_adds_its_own_fields(tmp_path):
     assert check_content(settings) == []
 
 
+def test_a_check_stuck_in_its_helper_process_is_done_in_the_build_instead(
+    tmp_path, monkeypatch, caplog
+):
+    import logging
+    import os
+    import time
+
+    from pelican.settings import read_settings
+
+    from plugins.content_check import plugin
+
+    content = tmp_path / "content"
+    (content / "blog").mkdir(parents=True)
+    (content / "blog" / "post.md").write_text("Title: Kept\nDate: 2013-01-01\n\nText.\n")
+    settings = read_settings(SETTINGS, override={"PATH": str(content)})
+    build_process, check_content = os.getpid(), plugin.check_content
+
+    def stuck_in_the_helper(settings):
+        if os.getpid() != build_process:
+            time.sleep(600)
+        return check_content(settings)
+
+    monkeypatch.setattr(plugin, "check_content", stuck_in_the_helper)
+    monkeypatch.setattr(plugin, "CHILD_WAIT_SECONDS", 0.5)
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        files, problems, _ = plugin._check_in_child(settings)
+    assert time.monotonic() - started < 30
+    assert problems == [] and [kind for _, kind in files] == ["article"]
+    assert "the check in a helper process took over" in caplog.text
+
+
 def test_safety_net_names_a_file_pelican_dropped(tmp_path):
     """If Pelican still skips a file the check passed, the build stops and names it."""
     from pelican.settings import read_settings
