@@ -10,7 +10,9 @@ as for `endpoint`).
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -52,6 +54,22 @@ def may_fork_helpers() -> bool:
     build where the system can fork (the dev server's warm process keeps what it
     learns for the next build instead)."""
     return one_shot_build() and hasattr(os, "fork")
+
+
+def helper_ended(pid: int, seconds: float) -> bool | None:
+    """Wait up to `seconds` for the forked helper `pid`: True if it exited with 0, False
+    if it failed, None if it was still running (then it is killed). It is reaped either
+    way, so a stuck helper never holds up a build."""
+    deadline = time.monotonic() + seconds
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status) == 0
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return None
+        time.sleep(0.01)
 
 
 def text(meta, name) -> str:

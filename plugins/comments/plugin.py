@@ -26,9 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-import signal
 import tempfile
-import time
 from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -37,6 +35,7 @@ from feedgenerator import Atom1Feed
 from pelican import signals
 
 from plugins.content_meta import (
+    helper_ended,
     may_fork_helpers,
     merged_setting,
     now_setting,
@@ -194,24 +193,6 @@ def _early_child(config, settings, answer):  # pragma: no cover - runs in the ch
         os._exit(status)
 
 
-def _exited(pid, seconds) -> bool:
-    """Whether process `pid` ended well within `seconds` (it is reaped either way)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status) == 0
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            logger.warning(
-                "comments: the early reading took over %d s; reading the comments now",
-                seconds,
-            )
-            return False
-        time.sleep(0.01)
-
-
 def _early_answer(settings):
     """What the forked process read for this build; None if none was started or it failed."""
     global _early
@@ -220,7 +201,13 @@ def _early_answer(settings):
     _, pid, answer = _early
     _early = None
     with answer:
-        if not _exited(pid, EARLY_WAIT_SECONDS):
+        ended = helper_ended(pid, EARLY_WAIT_SECONDS)
+        if ended is None:
+            logger.warning(
+                "comments: the early reading took over %d s; reading the comments now",
+                EARLY_WAIT_SECONDS,
+            )
+        if not ended:
             return None
         answer.seek(0)
         kind, value = pickle.load(answer)

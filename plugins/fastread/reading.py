@@ -22,6 +22,7 @@ from pelican.urlwrappers import URLWrapper
 from pelican.utils import file_suffix
 
 from plugins import pelican_private
+from plugins.content_meta import helper_ended
 
 from . import memo
 
@@ -152,6 +153,11 @@ def _shared(value, seen):
     return value
 
 
+# How long the build waits for each reading worker; past this it stops the worker and
+# Pelican reads its files, so a stuck helper never holds up a build.
+WORKER_WAIT_SECONDS = 600
+
+
 def read_stale(generator, workers, min_files):
     """Read the generator's stale files in `workers` forked processes (0: one per core)."""
     count = _worker_count(workers)
@@ -177,9 +183,16 @@ def read_stale(generator, workers, min_files):
     seen = {}
     for pid, results in children.items():
         with results:
-            _, status = os.waitpid(pid, 0)
-            if status != 0:
-                log.debug("fastread: worker %d stopped with status %d", pid, status)
+            # Pelican reads the files of a worker that failed or was stopped (it reports
+            # a file's own problem itself).
+            ended = helper_ended(pid, WORKER_WAIT_SECONDS)
+            if ended is None:
+                log.warning(
+                    "fastread: a reading worker took over %d s; Pelican reads its files",
+                    WORKER_WAIT_SECONDS,
+                )
+            if not ended:
+                log.debug("fastread: worker %d did not finish its files", pid)
                 continue
             results.seek(0)
             while head := results.read(_HEAD.size):

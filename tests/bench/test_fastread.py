@@ -3,7 +3,6 @@
 import filecmp
 import os
 import pickle
-import subprocess
 import sys
 import textwrap
 
@@ -14,7 +13,7 @@ from hypothesis import strategies as st
 
 from plugins.fastread import memo
 from plugins.pelican_private import typogrify_as_read_file
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run_bounded
 
 POSTS = 12
 
@@ -77,7 +76,7 @@ def build(content, settings, output, cache, plugins, check=True, extra=(), overr
     ]  # fmt: skip
     # Wide, so Rich neither wraps nor shortens a message.
     env = {**os.environ, "COLUMNS": "300"}
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
+    result = run_bounded(cmd, cwd=ROOT, env=env)
     if check and result.returncode != 0:
         raise AssertionError(f"pelican failed:\n{result.stdout}\n{result.stderr}")
     return result

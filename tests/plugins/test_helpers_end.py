@@ -1,0 +1,32 @@
+"""content_meta.helper_ended: how a build waits for a process it forked."""
+
+import os
+import time
+
+import pytest
+
+from plugins.content_meta import helper_ended
+
+
+def fork(then):
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            then()
+        finally:
+            os._exit(0)
+    return pid
+
+
+def test_a_helper_that_ends_well_or_fails_is_told_apart_and_reaped():
+    assert helper_ended(fork(lambda: None), 30) is True
+    assert helper_ended(fork(lambda: os._exit(3)), 30) is False
+
+
+def test_a_helper_still_running_at_the_deadline_is_stopped_and_reaped():
+    pid = fork(lambda: time.sleep(600))
+    started = time.monotonic()
+    assert helper_ended(pid, 0.3) is None
+    assert time.monotonic() - started < 10
+    with pytest.raises(ChildProcessError):  # reaped: nothing is left running
+        os.waitpid(pid, os.WNOHANG)
