@@ -18,12 +18,19 @@ def fork(then):
     return pid
 
 
-def test_a_helper_that_ends_well_or_fails_is_told_apart_and_reaped():
+@pytest.fixture(params=["pidfd", "polling"])
+def waiting(request, monkeypatch):
+    """Both ways of waiting: Linux's pidfd, and looking now and then elsewhere."""
+    if request.param == "polling":
+        monkeypatch.delattr(os, "pidfd_open")
+
+
+def test_a_helper_that_ends_well_or_fails_is_told_apart_and_reaped(waiting):
     assert helper_ended(fork(lambda: None), 30) is True
     assert helper_ended(fork(lambda: os._exit(3)), 30) is False
 
 
-def test_a_helper_still_running_at_the_deadline_is_stopped_and_reaped():
+def test_a_helper_still_running_at_the_deadline_is_stopped_and_reaped(waiting):
     pid = fork(lambda: time.sleep(600))
     started = time.monotonic()
     assert helper_ended(pid, 0.3) is None
