@@ -57,10 +57,11 @@ def may_fork_helpers() -> bool:
     return one_shot_build() and hasattr(os, "fork")
 
 
-def helper_ended(pid: int, seconds: float) -> bool | None:
+def helper_ended(pid: int, seconds: float, log, late: str) -> bool | None:
     """Wait up to `seconds` for the forked helper `pid`: True if it exited with 0, False
-    if it failed, None if it was still running (then it is killed). It is reaped either
-    way, so a stuck helper never holds up a build."""
+    if it failed, None if it was still running (then it is killed and `late`, given the
+    seconds, is logged as a warning to `log`). It is reaped either way, so a stuck
+    helper never holds up a build."""
     deadline = time.monotonic() + seconds
     # Linux tells the moment a process ends through a pidfd; elsewhere, look every 10 ms.
     try:
@@ -76,6 +77,7 @@ def helper_ended(pid: int, seconds: float) -> bool | None:
             if left <= 0:
                 os.kill(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+                log.warning(late, seconds)
                 return None
             if pidfd is None:
                 time.sleep(min(left, 0.01))

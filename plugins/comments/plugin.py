@@ -201,13 +201,8 @@ def _early_answer(settings):
     _, pid, answer = _early
     _early = None
     with answer:
-        ended = helper_ended(pid, EARLY_WAIT_SECONDS)
-        if ended is None:
-            logger.warning(
-                "comments: the early reading took over %d s; reading the comments now",
-                EARLY_WAIT_SECONDS,
-            )
-        if not ended:
+        late = "comments: the early reading took over %d s; reading the comments now"
+        if not helper_ended(pid, EARLY_WAIT_SECONDS, logger, late):
             return None
         answer.seek(0)
         kind, value = pickle.load(answer)

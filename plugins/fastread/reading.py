@@ -185,13 +185,8 @@ def read_stale(generator, workers, min_files):
         with results:
             # Pelican reads the files of a worker that failed or was stopped (it reports
             # a file's own problem itself).
-            ended = helper_ended(pid, WORKER_WAIT_SECONDS)
-            if ended is None:
-                log.warning(
-                    "fastread: a reading worker took over %d s; Pelican reads its files",
-                    WORKER_WAIT_SECONDS,
-                )
-            if not ended:
+            late = "fastread: a reading worker took over %d s; Pelican reads its files"
+            if not helper_ended(pid, WORKER_WAIT_SECONDS, log, late):
                 log.debug("fastread: worker %d did not finish its files", pid)
                 continue
             results.seek(0)
