@@ -140,6 +140,16 @@ def run_bounded(command, timeout=300, env=None, **options):
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
 
 
+class RecordedLog(list):
+    """A stand-in for a module's logger that keeps each message, formatted: a test reads
+    what was said without depending on the logging set-up other tests leave behind."""
+
+    def _say(self, message, *args):
+        self.append(message % args if args else message)
+
+    debug = info = warning = error = _say
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):  # noqa: A002 - signature from the stdlib
         pass
