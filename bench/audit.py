@@ -38,6 +38,10 @@ LIGHTHOUSE = ROOT / "node_modules" / "lighthouse" / "package.json"
 CHROMIUM_FLAGS = ["--headless=new", *CHROMIUM_ARGS]
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 THRESHOLDS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
+# Limits, so a stuck build or Chromium ends the audit with a message instead of hanging:
+# the build, and every Lighthouse run together (about a minute on two cores).
+BUILD_SECONDS = 600
+LIGHTHOUSE_SECONDS = 900
 FORM_FACTORS = ("mobile", "desktop")
 # Pages at fixed addresses, which every build must have ("" is the home page) ...
 FIXED_PAGES = {
@@ -102,7 +106,12 @@ def build(output, site_url, endpoint_url, content=ROOT / "content"):
     env = {**os.environ, "SITEURL": site_url, "FORMS_ENDPOINT": endpoint_url}
     command = [sys.executable, "-m", "pelican", str(content), "-s", "publishconf.py"]
     command += ["-o", str(output), "--fatal", "warnings"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    try:
+        result = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=BUILD_SECONDS
+        )
+    except subprocess.TimeoutExpired:
+        raise AuditError(f"the build did not finish in {BUILD_SECONDS} s") from None
     if result.returncode:
         raise AuditError(f"the build failed:\n{result.stdout}{result.stderr}")
 
@@ -196,15 +205,23 @@ def run_lighthouse(pages, folder, workers):
             )
         )
         processes.append(subprocess.Popen(["node", str(NODE_RUNNER), str(jobs)], cwd=ROOT))
+    deadline = time.monotonic() + LIGHTHOUSE_SECONDS
     try:
         for process in processes:
-            process.wait()
+            try:
+                process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                raise AuditError(f"Lighthouse did not finish in {LIGHTHOUSE_SECONDS} s") from None
     finally:
         # Interrupted: SIGINT, on which chrome-launcher stops its Chromium before Node exits.
         for process in processes:
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
-                process.wait()
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
     return [read_report(run) for run in runs]
 
 

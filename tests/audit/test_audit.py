@@ -8,6 +8,7 @@ itself audits content/. The other tests feed it small made-up builds and reports
 import io
 import json
 import os
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -187,6 +188,18 @@ def test_a_run_lighthouse_could_not_finish_fails(tmp_path):
     assert "Lighthouse could not audit it: The page did not paint" in out.getvalue()
     run = {"page": "home", "formFactor": "mobile", "url": SITE, "output": str(tmp_path / "none")}
     assert audit.read_report(run).error.startswith("Lighthouse wrote no report")
+
+
+def test_lighthouse_that_never_finishes_ends_the_audit_with_a_message(tmp_path, monkeypatch):
+    # A runner that waits forever, as a stuck Chromium would; SIGINT ends it.
+    runner = tmp_path / "stuck.mjs"
+    runner.write_text("setInterval(() => {}, 1000);\n")
+    monkeypatch.setattr(audit, "NODE_RUNNER", runner)
+    monkeypatch.setattr(audit, "LIGHTHOUSE_SECONDS", 1)
+    started = time.monotonic()
+    with pytest.raises(AuditError, match="Lighthouse did not finish in 1 s"):
+        audit.run_lighthouse({"home": SITE}, tmp_path, workers=2)
+    assert time.monotonic() - started < 60
 
 
 def test_a_failing_audit_quotes_what_it_found(tmp_path):
