@@ -10,13 +10,16 @@ as for `endpoint`).
 from __future__ import annotations
 
 import os
+import pickle
 import select
 import signal
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -55,6 +58,36 @@ def may_fork_helpers() -> bool:
     build where the system can fork (the dev server's warm process keeps what it
     learns for the next build instead)."""
     return one_shot_build() and hasattr(os, "fork")
+
+
+def start_helper(work) -> tuple[int, BinaryIO]:
+    """Fork a helper process that runs `work()` and leaves what it returns, pickled, in a
+    temporary file; returns (process id, file) for helper_result."""
+    answer = tempfile.TemporaryFile(prefix="helper-")
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        # It ends with os._exit: no flushing of streams and no exit handlers, which could
+        # wait on a lock a thread of the build (Pelican's progress display among them)
+        # held at the fork.
+        status = 1
+        try:
+            pickle.dump(work(), answer, pickle.HIGHEST_PROTOCOL)
+            answer.flush()
+            status = 0
+        finally:
+            os._exit(status)
+    return pid, answer
+
+
+def helper_result(helper: tuple[int, BinaryIO], seconds: float, log, late: str):
+    """(True, what `work()` returned) when the helper from start_helper ends well within
+    `seconds`; (False, None) when it failed or was stopped (see helper_ended)."""
+    pid, answer = helper
+    with answer:
+        if not helper_ended(pid, seconds, log, late):
+            return False, None
+        answer.seek(0)
+        return True, pickle.load(answer)
 
 
 def helper_ended(pid: int, seconds: float, log, late: str) -> bool | None:

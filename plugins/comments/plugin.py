@@ -24,9 +24,6 @@ comments of the whole site go to feeds/comments.atom.xml.
 from __future__ import annotations
 
 import logging
-import os
-import pickle
-import tempfile
 from datetime import datetime, timedelta
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
@@ -35,12 +32,13 @@ from feedgenerator import Atom1Feed
 from pelican import signals
 
 from plugins.content_meta import (
-    helper_ended,
+    helper_result,
     may_fork_helpers,
     merged_setting,
     now_setting,
     one_shot_build,
     plain,
+    start_helper,
     write_bytes,
 )
 from plugins.forms.plugin import check_settings as forms_settings
@@ -167,48 +165,32 @@ EARLY_WAIT_SECONDS = 60
 def _start_early(config, settings):
     """Start reading and rendering the comments in a forked process."""
     global _early
-    answer = tempfile.TemporaryFile(prefix="comments-")
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        _early_child(config, settings, answer)
-    _early = (settings, pid, answer)
+    _early = (settings, *start_helper(lambda: _read_early(config, settings)))
 
 
-def _early_child(config, settings, answer):  # pragma: no cover - runs in the child
-    # It ends with os._exit, as fastread's workers do: no logging, no flushing of
-    # streams and no exit handlers, which could wait on locks the parent's threads
-    # (Pelican's progress display among them) held when it forked.
-    status = 1
+def _read_early(config, settings):  # pragma: no cover - runs in the child
     try:
-        try:
-            result = ("read", _read_and_render(config, settings))
-        except CommentsUnavailable as error:
-            result = ("unavailable", str(error))
-        except Exception:  # noqa: BLE001 - the build reads again itself, and reports it
-            result = ("failed", None)
-        pickle.dump(result, answer, pickle.HIGHEST_PROTOCOL)
-        answer.flush()
-        status = 0
-    finally:
-        os._exit(status)
+        return "read", _read_and_render(config, settings)
+    except CommentsUnavailable as error:
+        return "unavailable", str(error)
 
 
 def _early_answer(settings):
-    """What the forked process read for this build; None if none was started or it failed."""
+    """What the forked process read for this build; None if none was started or it failed
+    (the build then reads again itself, and reports what went wrong)."""
     global _early
     if _early is None or _early[0] is not settings:
         return None
     _, pid, answer = _early
     _early = None
-    with answer:
-        late = "comments: the early reading took over %d s; reading the comments now"
-        if not helper_ended(pid, EARLY_WAIT_SECONDS, logger, late):
-            return None
-        answer.seek(0)
-        kind, value = pickle.load(answer)
+    late = "comments: the early reading took over %d s; reading the comments now"
+    ended, result = helper_result((pid, answer), EARLY_WAIT_SECONDS, logger, late)
+    if not ended:
+        return None
+    kind, value = result
     if kind == "unavailable":
         raise CommentsUnavailable(value)
-    return value if kind == "read" else None
+    return value
 
 
 def read_comments(config, settings) -> dict[str, list[dict]]:

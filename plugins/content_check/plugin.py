@@ -9,7 +9,13 @@ from pathlib import Path
 
 from pelican import signals
 
-from plugins.content_meta import may_fork_helpers, merged_setting, one_shot_build
+from plugins.content_meta import (
+    helper_result,
+    may_fork_helpers,
+    merged_setting,
+    one_shot_build,
+    start_helper,
+)
 
 from . import pelican_log
 from .checker import (
@@ -80,15 +86,12 @@ def before_reading(pelican):
     return None
 
 
-# The settings of the check running in a forked child (inherited, never pickled).
-_child_settings = None
 # How long a build waits for the check in its forked child; past this it checks the
 # content itself, so a stuck helper never holds up a build.
 CHILD_WAIT_SECONDS = 120
 
 
-def _find_and_check(settings=None):
-    settings = settings or _child_settings
+def _find_and_check(settings):
     files = find_content_files(settings)
     problems = check_content(settings)
     leaving_out = [] if problems else left_out(settings, files)
@@ -96,29 +99,17 @@ def _find_and_check(settings=None):
 
 
 def _check_in_child(settings):
-    """(files, problems), worked out in a forked process.
+    """(files, problems, files left out), worked out in a forked process.
 
     The check reads every file once more; in this process its short-lived objects
     would leave the heap fragmented for the rest of the build (about 20 MB at 5000
-    posts), where only the list of files and the problems are needed.
+    posts), where only the list of files and the problems are needed. If the child
+    fails or is stopped, the check runs here (and raises here what went wrong).
     """
-    global _child_settings
-    import multiprocessing
-
-    _child_settings = settings
-    try:
-        with multiprocessing.get_context("fork").Pool(1) as pool:
-            try:
-                return pool.apply_async(_find_and_check).get(CHILD_WAIT_SECONDS)
-            except multiprocessing.TimeoutError:
-                logger.warning(
-                    "content_check: the check in a helper process took over %d s; "
-                    "checking here",
-                    CHILD_WAIT_SECONDS,
-                )
-    finally:
-        _child_settings = None
-    return _find_and_check(settings)
+    late = "content_check: the check in a helper process took over %d s; checking here"
+    helper = start_helper(lambda: _find_and_check(settings))
+    ended, result = helper_result(helper, CHILD_WAIT_SECONDS, logger, late)
+    return result if ended else _find_and_check(settings)
 
 
 def _source_paths(generators) -> list[str]:
