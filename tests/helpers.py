@@ -135,9 +135,35 @@ def run_bounded(command, timeout=300, env=None, **options):
                 f"with each process's stack:\n{stdout}\n{stderr}"
             )
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
+            kill_session(process.pid)
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def kill_session(session_id):
+    """SIGKILL every process left in the session `session_id` (a command started with
+    start_new_session=True): also those in process groups of their own, such as the
+    form endpoint and build worker `invoke serve` starts, which killing the command's
+    own group would leave running."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getsid(int(entry)) == session_id:
+                os.kill(int(entry), signal.SIGKILL)
+
+
+def stop_session(process, grace=15):
+    """Stop a command started with start_new_session=True and everything it started.
+
+    SIGTERM to its group first, so `invoke serve` stops its children as on Ctrl-C; after
+    `grace` seconds, SIGKILL for whatever is left in its session.
+    """
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(grace)
+    kill_session(process.pid)
+    process.wait()
 
 
 class RecordedLog(list):
@@ -289,8 +315,5 @@ def dev_server(base, env=None, timeout=90):
                 "log": log_path,
             }
         finally:
-            # The whole group, even when `invoke serve` itself has ended: its endpoint
-            # and build worker would live on otherwise.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            # Its endpoint and build worker too, even when `invoke serve` itself has ended.
+            stop_session(process)

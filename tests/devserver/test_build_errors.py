@@ -13,7 +13,6 @@ import html
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import urllib.request
 import pytest
 
 from devserver import errorpage
-from tests.helpers import ROOT, free_port
+from tests.helpers import ROOT, free_port, stop_session
 from tests.plugins.checks import html_errors
 
 FIXTURE = ROOT / "tests" / "fixtures" / "devserver_errors" / "content"
@@ -124,13 +123,7 @@ def _dev_server(base):
                 time.sleep(0.05)
             yield server
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(10)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_session(process)
 
 
 @pytest.fixture(scope="module")
