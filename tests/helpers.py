@@ -143,7 +143,11 @@ def kill_session(session_id):
     """SIGKILL every process left in the session `session_id` (a command started with
     start_new_session=True): also those in process groups of their own, such as the
     form endpoint and build worker `invoke serve` starts, which killing the command's
-    own group would leave running."""
+    own group would leave running. Without /proc (not Linux), the command's group only."""
+    if not os.path.isdir("/proc"):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(session_id, signal.SIGKILL)
+        return
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
