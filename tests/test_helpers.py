@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.helpers import run_bounded, stop_session
+from tests.helpers import process_alive, run_bounded, stop_session
 
 
 def test_run_bounded_gives_what_the_command_wrote_and_its_exit_code():
@@ -36,19 +36,11 @@ def _starts_a_grouped_child(then_wait):
     )
 
 
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def _ends_soon(pid):
     deadline = time.monotonic() + 5
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not _alive(pid)
+    return not process_alive(pid)
 
 
 def test_stop_session_stops_what_the_command_started_in_other_groups():
@@ -58,7 +50,7 @@ def test_stop_session_stops_what_the_command_started_in_other_groups():
     )  # fmt: skip
     with process.stdout:
         child = int(process.stdout.readline())
-    assert _alive(child)
+    assert process_alive(child)
     stop_session(process, grace=2)
     assert _ends_soon(child)
 
