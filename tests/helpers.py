@@ -278,9 +278,9 @@ def copy_project(base):
 @contextlib.contextmanager
 def dev_server(base, env=None, timeout=90):
     """`invoke serve` on free ports in a project copied to `base` (`copy_project`), with
-    `env` added to the environment, until the block ends (then the whole process group
-    is killed). Yields {"process", "url", "endpoint", "log"}; fails the test with the log
-    when the site is not served within `timeout` seconds."""
+    `env` added to the environment, until the block ends (then it and everything it
+    started are stopped: stop_session). Yields {"process", "url", "endpoint", "log"};
+    fails the test with the log when the site is not served within `timeout` seconds."""
     import time
     import urllib.error
     import urllib.request

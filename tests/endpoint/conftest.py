@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -17,11 +18,12 @@ import pytest
 from endpoint.app import create_app
 from endpoint.settings import Settings
 from endpoint.storage import open_storage
-from tests.helpers import free_port
+from tests.helpers import ROOT, free_port, run_bounded
 
 SITE = "http://127.0.0.1:8000"
 MANIFEST = Path(__file__).resolve().parent.parent / "fixtures" / "manifest.json"
 ENDPOINT_HOST = "forms.test"
+INVOKE = os.path.join(os.path.dirname(sys.executable), "invoke")
 
 VALID = {
     "knowledge-donor": {
@@ -79,6 +81,14 @@ VALID = {
         "consent": "yes",
     },
 }
+
+
+def run_command(database_url, *args, tool="python"):
+    """Run an organizer's command the way they do, `python -m endpoint ARGS` (or
+    `invoke ARGS` with tool="invoke"), on `database_url`; returns the CompletedProcess."""
+    command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
+    env = {**os.environ, "DATABASE_URL": database_url}
+    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
 
 
 def valid(form_id, **changes):

@@ -3,27 +3,16 @@
 import csv
 import io
 import json
-import os
-import sys
 
 import pytest
 
 from endpoint.export import neutralise, osdi_signup, parse_since
-from tests.helpers import ROOT, run_bounded
 from webforms.definitions import load_forms
 
-from .conftest import SITE, FakeClock, valid
+from .conftest import SITE, FakeClock, run_command, valid
 
 FORMS = load_forms()
 HYPERLINK = '=HYPERLINK("http://x","y")'
-INVOKE = os.path.join(os.path.dirname(sys.executable), "invoke")
-
-
-def run(database_url, *args, tool="python"):
-    """Run a task the way an organizer does; returns the CompletedProcess."""
-    command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
 
 
 @pytest.fixture
@@ -53,7 +42,7 @@ def test_plain_cells_are_left_alone():
 
 
 def test_csv_export_neutralises_and_reads_back(filled, sqlite_url):
-    result = run(sqlite_url, "export", "--form", "knowledge-donor", "--format", "csv")
+    result = run_command(sqlite_url, "export", "--form", "knowledge-donor", "--format", "csv")
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert len(rows) == 3
@@ -71,7 +60,7 @@ def test_csv_export_neutralises_and_reads_back(filled, sqlite_url):
 
 def test_json_export_since_a_date_to_a_file(filled, sqlite_url, tmp_path):
     target = tmp_path / "donors.json"
-    result = run(
+    result = run_command(
         sqlite_url, "export", "--form", "knowledge-donor", "--format", "json",
         "--since", "2026-11-01", "--output", str(target), tool="invoke",
     )  # fmt: skip
@@ -83,7 +72,7 @@ def test_json_export_since_a_date_to_a_file(filled, sqlite_url, tmp_path):
 
 
 def test_osdi_export_is_the_person_signup_helper_shape(filled, sqlite_url):
-    result = run(sqlite_url, "export", "--form", "knowledge-donor", "--format", "osdi")
+    result = run_command(sqlite_url, "export", "--form", "knowledge-donor", "--format", "osdi")
     assert result.returncode == 0, result.stderr
     bodies = json.loads(result.stdout)
     assert len(bodies) == 3
@@ -101,7 +90,7 @@ def test_osdi_export_is_the_person_signup_helper_shape(filled, sqlite_url):
 
 
 def test_forget_deletes_every_submission_with_the_address_and_says_how_many(filled, sqlite_url):
-    result = run(sqlite_url, "forget", "ROSA@example.org", tool="invoke")
+    result = run_command(sqlite_url, "forget", "ROSA@example.org", tool="invoke")
     assert result.returncode == 0, result.stderr
     assert "Deleted 3 submission(s)" in result.stdout
     left = filled.app.storage.submissions()
@@ -109,7 +98,7 @@ def test_forget_deletes_every_submission_with_the_address_and_says_how_many(fill
 
 
 def test_submissions_counts_per_form_with_the_newest_time(filled, sqlite_url):
-    result = run(sqlite_url, "submissions", tool="invoke")
+    result = run_command(sqlite_url, "submissions", tool="invoke")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("help-request: 1 submission(s), newest 2026-11-02T")
@@ -117,10 +106,10 @@ def test_submissions_counts_per_form_with_the_newest_time(filled, sqlite_url):
 
 
 def test_export_mistakes_are_explained(sqlite_url):
-    unknown = run(sqlite_url, "export", "--form", "no-such-form")
+    unknown = run_command(sqlite_url, "export", "--form", "no-such-form")
     assert unknown.returncode == 2
     assert "no form 'no-such-form'" in unknown.stderr and "knowledge-donor" in unknown.stderr
-    bad_date = run(sqlite_url, "export", "--form", "help-request", "--since", "last week")
+    bad_date = run_command(sqlite_url, "export", "--form", "help-request", "--since", "last week")
     assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
 
 
@@ -172,46 +161,49 @@ def partners(make_client, database_url):
 
 def test_export_source_gives_a_partner_only_its_own_people_in_every_format(partners, database_url):
     emails = {"a1@example.org", "a2@example.org"}
-    csv_out = run(database_url, "export", "--form", "knowledge-donor", "--source", "afl")
+    csv_out = run_command(database_url, "export", "--form", "knowledge-donor", "--source", "afl")
     assert csv_out.returncode == 0, csv_out.stderr
     rows = list(csv.DictReader(io.StringIO(csv_out.stdout)))
     assert {row["email"] for row in rows} == emails
     assert {row["source"] for row in rows} == {"afl"}
     assert "Wrote 2 row(s) of knowledge-donor as csv" in csv_out.stderr
     assert "filter: source 'afl'" in csv_out.stderr
-    json_out = run(database_url, "export", "--form", "knowledge-donor", "--format", "json",
-                   "--source", "afl", tool="invoke")  # fmt: skip
+    json_out = run_command(database_url, "export", "--form", "knowledge-donor", "--format", "json",
+                           "--source", "afl", tool="invoke")  # fmt: skip
     assert json_out.returncode == 0, json_out.stderr
     assert {record["email"] for record in json.loads(json_out.stdout)} == emails
-    osdi_out = run(database_url, "export", "--form", "knowledge-donor", "--format", "osdi",
-                   "--source", "afl")  # fmt: skip
+    osdi_out = run_command(database_url, "export", "--form", "knowledge-donor", "--format", "osdi",
+                           "--source", "afl")  # fmt: skip
     assert osdi_out.returncode == 0, osdi_out.stderr
     bodies = json.loads(osdi_out.stdout)
     assert {body["person"]["email_addresses"][0]["address"] for body in bodies} == emails
     assert {body["person"]["custom_fields"]["source"] for body in bodies} == {"afl"}
-    nobody = run(database_url, "export", "--form", "knowledge-donor", "--source", "nobody")
+    nobody = run_command(database_url, "export", "--form", "knowledge-donor", "--source", "nobody")
     assert nobody.returncode == 0 and nobody.stdout.count("\n") == 1  # the header alone
     assert "Wrote 0 row(s)" in nobody.stderr
 
 
 def test_export_event_gives_one_trainings_registrations(partners, database_url, tmp_path):
     target = tmp_path / "training.csv"
-    result = run(database_url, "export", "--form", "training-registration", "--event",
-                 "digital-skills-for-labor", "--output", str(target), tool="invoke")  # fmt: skip
+    result = run_command(
+        database_url, "export", "--form", "training-registration", "--event",
+        "digital-skills-for-labor", "--output", str(target), tool="invoke",
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert sorted(row["email"] for row in rows) == ["t1@example.org", "t2@example.org"]
     assert f"Wrote 2 row(s) of training-registration as csv to {target}" in result.stderr
     assert "filter: event 'digital-skills-for-labor'" in result.stderr
-    both = run(database_url, "export", "--form", "training-registration", "--format", "json",
-               "--event", "digital-skills-for-labor", "--source", "afl")  # fmt: skip
+    both = run_command(database_url, "export", "--form", "training-registration",
+                       "--format", "json", "--event", "digital-skills-for-labor",
+                       "--source", "afl")  # fmt: skip
     assert both.returncode == 0, both.stderr
     assert [record["email"] for record in json.loads(both.stdout)] == ["t1@example.org"]
     assert "filter: source 'afl', event 'digital-skills-for-labor'" in both.stderr
 
 
 def test_export_without_filters_says_so(partners, database_url):
-    result = run(database_url, "export", "--form", "knowledge-donor", "--format", "osdi")
+    result = run_command(database_url, "export", "--form", "knowledge-donor", "--format", "osdi")
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)) == 4
     assert "Wrote 4 row(s) of knowledge-donor as osdi to standard output; no filter." in (
@@ -220,9 +212,9 @@ def test_export_without_filters_says_so(partners, database_url):
 
 
 def test_export_filter_mistakes_are_explained(sqlite_url):
-    wrong_form = run(sqlite_url, "export", "--form", "knowledge-donor", "--event", "x")
+    wrong_form = run_command(sqlite_url, "export", "--form", "knowledge-donor", "--event", "x")
     assert wrong_form.returncode == 2
     assert "--event only applies to a form with an event field" in wrong_form.stderr
     assert "training-registration" in wrong_form.stderr
-    empty = run(sqlite_url, "export", "--form", "knowledge-donor", "--source", " ")
+    empty = run_command(sqlite_url, "export", "--form", "knowledge-donor", "--source", " ")
     assert empty.returncode == 2 and "?source=CODE" in empty.stderr

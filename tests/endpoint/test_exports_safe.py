@@ -3,20 +3,18 @@
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 
 import pytest
 
 from endpoint.export import neutralise, osdi_signup
-from tests.helpers import ROOT, run_bounded
+from tests.helpers import ROOT
 from webforms.definitions import load_forms
 
-from .conftest import FakeClock, valid
+from .conftest import FakeClock, run_command, valid
 
 FORMS = load_forms()
-INVOKE = os.path.join(os.path.dirname(sys.executable), "invoke")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The list separators Excel and LibreOffice Calc offer for delimited text: comma
 # (English locales), semicolon (most European locales) and tab.
@@ -32,12 +30,6 @@ HOSTILE = [
     "a;;+1",
     "first line\n=cmd|' /C calc'!A0",
 ]
-
-
-def run(database_url, *args, tool="python"):
-    command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
 
 
 def cells(text, delimiter):
@@ -86,7 +78,7 @@ def hostile(make_client, sqlite_url):
 
 @pytest.mark.parametrize("form_id", ["knowledge-donor", "help-request"])
 def test_csv_export_has_no_formula_under_any_separator(hostile, sqlite_url, form_id):
-    result = run(sqlite_url, "export", "--form", form_id, "--format", "csv")
+    result = run_command(sqlite_url, "export", "--form", form_id, "--format", "csv")
     assert result.returncode == 0, result.stderr
     for delimiter in SEPARATORS:
         found = [cell for cell in cells(result.stdout, delimiter) if looks_like_formula(cell)]
@@ -99,7 +91,7 @@ def test_csv_export_has_no_formula_under_any_separator(hostile, sqlite_url, form
 def test_xlsx_export_is_text_with_labels(hostile, sqlite_url, tmp_path):
     openpyxl = pytest.importorskip("openpyxl")
     target = tmp_path / "donors.xlsx"
-    result = run(
+    result = run_command(
         sqlite_url, "export", "--form", "knowledge-donor", "--format", "xlsx",
         "--output", str(target), tool="invoke",
     )  # fmt: skip
@@ -130,8 +122,8 @@ def test_xlsx_values_stay_text_not_dates_or_numbers(make_client, sqlite_url, tmp
     client = make_client()
     client.post("help-request", valid("help-request", deadline="1-4", phone="2125550199"))
     target = tmp_path / "requests.xlsx"
-    result = run(sqlite_url, "export", "--form", "help-request", "--format", "xlsx",
-                 "--output", str(target))  # fmt: skip
+    result = run_command(sqlite_url, "export", "--form", "help-request", "--format", "xlsx",
+                         "--output", str(target))  # fmt: skip
     assert result.returncode == 0, result.stderr
     sheet = openpyxl.load_workbook(target).active
     header = [cell.value for cell in sheet[1]]
@@ -143,7 +135,7 @@ def test_xlsx_values_stay_text_not_dates_or_numbers(make_client, sqlite_url, tmp
 
 
 def test_xlsx_needs_an_output_file(hostile, sqlite_url):
-    result = run(sqlite_url, "export", "--form", "knowledge-donor", "--format", "xlsx")
+    result = run_command(sqlite_url, "export", "--form", "knowledge-donor", "--format", "xlsx")
     assert result.returncode == 2
     assert "--output" in result.stderr and "xlsx" in result.stderr
     assert result.stdout == ""
@@ -163,7 +155,7 @@ def test_exporting_does_not_load_openpyxl_for_the_endpoint():
 
 
 def test_osdi_body_follows_the_person_signup_helper(hostile, sqlite_url):
-    result = run(sqlite_url, "export", "--form", "knowledge-donor", "--format", "osdi")
+    result = run_command(sqlite_url, "export", "--form", "knowledge-donor", "--format", "osdi")
     assert result.returncode == 0, result.stderr
     (body,) = json.loads(result.stdout)
     assert set(body) == {"person", "add_tags"}

@@ -6,30 +6,19 @@ organizer runs them (`python -m endpoint ...`), on SQLite and on PostgreSQL.
 
 import csv
 import io
-import os
-import sys
 from datetime import date
 
 import pytest
 
 from endpoint.matching import ANY_REGION, ANYWHERE, ELSEWHERE, SAME_PLACE, key_date, region_fit
-from tests.helpers import ROOT, run_bounded
 
-from .conftest import FakeClock, valid
+from .conftest import FakeClock, run_command, valid
 
 TODAY = "2026-11-10"  # the clock below starts on 2026-10-26
-INVOKE = os.path.join(os.path.dirname(sys.executable), "invoke")
-
-
-def run(database_url, *args, tool="python"):
-    """Run a command the way an organizer does; returns the CompletedProcess."""
-    command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
 
 
 def match_rows(database_url, today=TODAY):
-    result = run(database_url, "match", "--format", "csv", "--today", today)
+    result = run_command(database_url, "match", "--format", "csv", "--today", today)
     assert result.returncode == 0, result.stderr
     return list(csv.DictReader(io.StringIO(result.stdout)))
 
@@ -143,7 +132,7 @@ def test_match_ranks_donors_by_skills_availability_region_then_signup(matched, d
 
 def test_match_on_screen_names_donors_and_says_when_none_fits(matched, database_url):
     _, ids = matched
-    result = run(database_url, "match", "--today", TODAY, tool="invoke")
+    result = run_command(database_url, "match", "--today", TODAY, tool="invoke")
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert text.index("Help request " + ids["bk@example.org"]) < text.index(
@@ -158,7 +147,7 @@ def test_forgotten_and_superseded_donors_never_appear(matched, database_url):
     before = match_rows(database_url)
     assert "gone@example.org" in {row["donor_email"] for row in before}
     assert "twice@example.org" not in {row["donor_email"] for row in before}
-    forgotten = run(database_url, "forget", "Gone@Example.org")
+    forgotten = run_command(database_url, "forget", "Gone@Example.org")
     assert forgotten.returncode == 0, forgotten.stderr
     assert "Deleted 1 submission(s)" in forgotten.stdout
     after = match_rows(database_url)
@@ -172,10 +161,10 @@ def test_introductions_are_counted_while_their_request_is_open(matched, database
     client, ids = matched
     helper = ids["hours-now@example.org"]
     for request in ("bk@example.org", "today@example.org", "closed@example.org"):
-        result = run(database_url, "introduce", ids[request], helper)
+        result = run_command(database_url, "introduce", ids[request], helper)
         assert result.returncode == 0, result.stderr
         assert "Recorded:" in result.stdout
-    again = run(database_url, "introduce", ids["bk@example.org"], helper, tool="invoke")
+    again = run_command(database_url, "introduce", ids["bk@example.org"], helper, tool="invoke")
     assert again.returncode == 0, again.stderr
     assert "Already recorded" in again.stdout
     rows = match_rows(database_url)
@@ -188,7 +177,7 @@ def test_introductions_are_counted_while_their_request_is_open(matched, database
     others = [r for r in rows if r["donor_id"] and r["donor_id"] != helper]
     assert {r["open_introductions"] for r in others} == {"0"}
     # Forgetting a request forgets its introductions.
-    assert run(database_url, "forget", "today@example.org").returncode == 0
+    assert run_command(database_url, "forget", "today@example.org").returncode == 0
     (row,) = [r for r in match_rows(database_url) if r["donor_id"] == helper]
     assert row["open_introductions"] == "1"
     pairs = [(request, donor) for request, donor, _ in client.app.storage.introductions()]
@@ -198,24 +187,24 @@ def test_introductions_are_counted_while_their_request_is_open(matched, database
 def test_introduce_refuses_unknown_ids_and_wrong_forms(matched, database_url):
     client, ids = matched
     request, helper = ids["bk@example.org"], ids["all@example.org"]
-    unknown = run(database_url, "introduce", "no-such-id", helper)
+    unknown = run_command(database_url, "introduce", "no-such-id", helper)
     assert unknown.returncode == 2
     assert "REQUEST 'no-such-id' is no stored submission" in unknown.stderr
-    swapped = run(database_url, "introduce", helper, request)
+    swapped = run_command(database_url, "introduce", helper, request)
     assert swapped.returncode == 2
     assert "is a knowledge-donor submission, not a help-request one" in swapped.stderr
     assert "help request comes first" in swapped.stderr
-    training = run(database_url, "introduce", request, ids["kim@example.org"])
+    training = run_command(database_url, "introduce", request, ids["kim@example.org"])
     assert training.returncode == 2
     assert "is a training-registration submission, not a knowledge-donor one" in training.stderr
     assert client.app.storage.introductions() == []
 
 
 def test_match_with_nothing_open_and_bad_options(sqlite_url):
-    nothing = run(sqlite_url, "match")
+    nothing = run_command(sqlite_url, "match")
     assert nothing.returncode == 0, nothing.stderr
     assert nothing.stdout == "No open help requests.\n"
-    bad = run(sqlite_url, "match", "--today", "tomorrow")
+    bad = run_command(sqlite_url, "match", "--today", "tomorrow")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr
 
 
@@ -224,7 +213,9 @@ def test_match_csv_to_a_file_neutralises_formulas(make_client, sqlite_url, tmp_p
     client.post("help-request", valid("help-request", organization="=HYPERLINK(1)"))
     client.post("knowledge-donor", valid("knowledge-donor", skills=["video"]))
     target = tmp_path / "match.csv"
-    result = run(sqlite_url, "match", "--format", "csv", "--output", str(target), tool="invoke")
+    result = run_command(
+        sqlite_url, "match", "--format", "csv", "--output", str(target), tool="invoke"
+    )
     assert result.returncode == 0, result.stderr
     assert "Wrote 1 open help request(s)" in result.stderr
     (row,) = csv.DictReader(io.StringIO(target.read_text(encoding="utf-8")))

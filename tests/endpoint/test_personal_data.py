@@ -11,17 +11,8 @@ import pytest
 
 from endpoint.storage import base, open_storage
 from endpoint.validation import clean_text
-from tests.helpers import ROOT, run_bounded
 
-from .conftest import SITE, valid
-
-INVOKE = os.path.join(os.path.dirname(sys.executable), "invoke")
-
-
-def run(database_url, *args, tool="python"):
-    command = [INVOKE, *args] if tool == "invoke" else [sys.executable, "-m", "endpoint", *args]
-    env = {**os.environ, "DATABASE_URL": database_url}
-    return run_bounded(command, timeout=60, cwd=ROOT, env=env)
+from .conftest import SITE, run_command, valid
 
 
 def mode(path):
@@ -77,7 +68,7 @@ def test_forget_leaves_no_copy_in_the_sqlite_files(make_client, tmp_path):
     client = make_client(database_url=url)
     sign_up_three_times_and_one_other(client)
     assert copies(folder, NAME.encode()), "the test needs the name on disk before forget"
-    result = run(url, "forget", ADDRESS.upper(), tool="invoke")
+    result = run_command(url, "forget", ADDRESS.upper(), tool="invoke")
     assert result.returncode == 0, result.stderr
     assert "Deleted 3 submission(s)" in result.stdout
     assert copies(folder, NAME.encode()) == []
@@ -190,7 +181,7 @@ def test_page_url_keeps_the_path_and_the_sites_own_query_keys(client, sqlite_url
     assert (
         stored.page_url == f"{SITE}/knowledge-donors/?source=afl&utm_campaign=may&utm_medium=mail"
     )
-    exported = run(sqlite_url, "export", "--form", "knowledge-donor")
+    exported = run_command(sqlite_url, "export", "--form", "knowledge-donor")
     assert exported.returncode == 0, exported.stderr
     assert "someone.else" not in exported.stdout and "555-0100" not in exported.stdout
     assert "secret" not in exported.stdout
@@ -227,7 +218,7 @@ def test_invisible_characters_never_reach_the_export(client, sqlite_url):
     assert client.post("knowledge-donor", valid("knowledge-donor", name=name)).status == 200
     (stored,) = client.app.storage.submissions()
     assert stored.fields["name"] == "Rosa Parks"
-    exported = run(sqlite_url, "export", "--form", "knowledge-donor")
+    exported = run_command(sqlite_url, "export", "--form", "knowledge-donor")
     (row,) = csv.DictReader(io.StringIO(exported.stdout))
     assert row["name"] == "Rosa Parks"
 
@@ -238,7 +229,6 @@ def test_multi_line_fields_keep_their_text():
 
 
 def test_every_format_character_but_the_joiners_is_dropped():
-    import sys
     import unicodedata
 
     kept = {"\u200c", "\u200d"}
